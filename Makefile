@@ -1,0 +1,45 @@
+# The two commands of the course: `make book` and `make test`.
+# Each sets up what it needs on a fresh machine (a .venv with the pinned
+# requirements, reglab installed editable, MathJax from npm) and skips what is
+# already done.
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+INSTALLED := $(VENV)/.installed
+MATHJAX_VERSION := 3.2.2
+MATHJAX := book/_static/mathjax/tex-chtml.js
+JB_FLAGS := --path-output book --builder html --warningiserror --keep-going
+
+.PHONY: book test install student clean help
+.DEFAULT_GOAL := help
+
+help:
+	@echo "make book   build the HTML book into book/_build/html"
+	@echo "make test   unit tests, notebook validation (nbval) and a warning-free book build"
+	@echo "make install  only create .venv with the pinned requirements and reglab"
+
+install: $(INSTALLED)
+
+$(INSTALLED): requirements.txt pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	touch $@
+
+$(MATHJAX):
+	npm install --prefix .npm --no-audit --no-fund --loglevel=error mathjax@$(MATHJAX_VERSION)
+	rm -rf book/_static/mathjax
+	mkdir -p book/_static
+	cp -r .npm/node_modules/mathjax/es5 book/_static/mathjax
+
+book: $(INSTALLED) $(MATHJAX)
+	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+	@echo
+	@echo "The book is built. Open: $(CURDIR)/book/_build/html/index.html"
+
+test: $(INSTALLED) $(MATHJAX)
+	$(PY) -m pytest
+
+clean:
+	rm -rf book/_build student
