@@ -11,13 +11,14 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax/tex-chtml.js
 JB_FLAGS := --path-output book --builder html --warningiserror --keep-going
 
-.PHONY: book test install student clean help
+.PHONY: book test install execute clean help
 .DEFAULT_GOAL := help
 
 help:
 	@echo "make book   build the HTML book into book/_build/html"
 	@echo "make test   unit tests, notebook validation (nbval) and a warning-free book build"
 	@echo "make install  only create .venv with the pinned requirements and reglab"
+	@echo "make execute NB=chapters/01_overfitting.ipynb  re-run a chapter and store its outputs"
 
 install: $(INSTALLED)
 
@@ -40,6 +41,9 @@ book: $(INSTALLED) $(MATHJAX)
 
 test: $(INSTALLED) $(MATHJAX)
 	$(PY) -m pytest
+
+execute: $(INSTALLED)
+	$(PY) scripts/execute_notebook.py $(NB)
 
 clean:
 	rm -rf book/_build student
