@@ -1,0 +1,1 @@
+"""Losses: cross-entropy with soft targets, label smoothing, distillation."""
