@@ -1,0 +1,78 @@
+"""The book: chapter notebooks are complete and stored executed, and the HTML builds without a warning."""
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+
+
+def toc_files() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+
+
+def test_every_chapter_is_in_the_table_of_contents_and_every_entry_exists():
+    files = toc_files()
+    for path in CHAPTERS:
+        assert f"chapters/{path.stem}" in files, f"{path.name} is missing from _toc.yml"
+    for entry in files:
+        assert any((ROOT / f"{entry}{suffix}").is_file() for suffix in (".md", ".ipynb")), f"{entry} in _toc.yml does not exist"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_is_stored_executed_and_complete(path):
+    notebook = nbformat.read(path, as_version=4)
+    code = [cell for cell in notebook.cells if cell.cell_type == "code"]
+    assert all(cell.execution_count is not None for cell in code), "store the chapter executed, every cell"
+    errors = [o for cell in code for o in cell.outputs if o.output_type == "error"]
+    assert not errors, f"stored error output: {errors[0].get('ename')}"
+    assert "google.colab" in code[0].source and "%pip install" in code[0].source, "first code cell installs reglab in Colab"
+    assert any(re.search(r'^SCALE = "small"', cell.source, re.M) for cell in code), "a SCALE switch, small by default"
+    text = "\n".join(cell.source for cell in notebook.cells if cell.cell_type == "markdown")
+    assert "What the sources get wrong" in text
+    assert len(re.findall(r"^### Exercise \d+\.\d+", text, re.M)) >= 2
+    assert any("solution" in cell.metadata.get("tags", []) for cell in notebook.cells)
+    assert any(cell.source.startswith("# NBVAL_CHECK_OUTPUT") for cell in code), "printed results must be checked by nbval"
+    assert notebook.metadata["kernelspec"]["name"] == "python3"
+
+
+@pytest.mark.book
+def test_book_builds_without_warnings(tmp_path):
+    """Build the HTML from the stored outputs (nbval executes the chapters), failing on any warning."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["execute"]["execute_notebooks"] = "off"
+    config_path = tmp_path / "_config.yml"
+    config_path.write_text(yaml.safe_dump(config))
+    jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
+    result = subprocess.run(
+        [jupyter_book, "build", str(ROOT), "--config", str(config_path), "--path-output", str(tmp_path),
+         "--builder", "html", "--warningiserror", "--keep-going", "--all"],
+        capture_output=True, text=True, timeout=900,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-5000:]
+    assert "WARNING" not in log, log[-5000:]
+    html = tmp_path / "_build" / "html"
+    assert (html / "index.html").is_file()
+    for path in CHAPTERS:
+        page = (html / "chapters" / f"{path.stem}.html").read_text()
+        assert "<img" in page, f"{path.stem}: figures are missing"
+        assert "colab.research.google.com/github/" in page, f"{path.stem}: no Colab launch button"
+        for image in re.findall(r'<img[^>]+src="([^"]+)"', page):
+            if not image.startswith(("http", "data:")):
+                assert (html / "chapters" / image).resolve().is_file(), f"{path.stem}: missing image {image}"
+    # Formulas render offline: MathJax comes from the book's own static folder, never a CDN.
+    assert (html / "_static" / "mathjax" / "tex-chtml.js").is_file()
+    index = (html / "book" / "intro.html").read_text()
+    assert re.search(r'<script[^>]+src="[./]*_static/mathjax/tex-chtml\.js', index)
+    assert "cdn.jsdelivr.net/npm/mathjax" not in index
+    api = (html / "book" / "api.html").read_text()
+    assert "reglab.train.fit" in api and "DeviceLoader" in api
