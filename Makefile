@@ -11,7 +11,7 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax/tex-chtml.js
 JB_FLAGS := --path-output book --builder html --warningiserror --keep-going
 
-.PHONY: book test install execute clean help
+.PHONY: book test install execute browser clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -39,7 +39,13 @@ book: $(INSTALLED) $(MATHJAX)
 	@echo
 	@echo "The book is built. Open: $(CURDIR)/book/_build/html/index.html"
 
-test: $(INSTALLED) $(MATHJAX)
+# The browser test drives Debian's Chromium (no browser download is possible).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
+	  || echo "Could not install chromium (needs root): tests/test_browser.py will be skipped."; }
+
+test: $(INSTALLED) $(MATHJAX) browser
 	$(PY) -m pytest
 
 execute: $(INSTALLED)

@@ -1,8 +1,14 @@
-"""Shared fixtures: every reglab test that takes ``device`` runs on each device present."""
+"""Shared fixtures: ``device`` runs a test on every device present; ``built_book`` builds the HTML once."""
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import matplotlib
 import pytest
 import torch
+import yaml
 
 matplotlib.use("Agg")  # tests draw figures without a screen
 
@@ -25,3 +31,31 @@ def _close_figures():
     import matplotlib.pyplot as plt
 
     plt.close("all")
+
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="session")
+def built_book(tmp_path_factory) -> tuple[Path, str]:
+    """Build the HTML book once per test session from the stored notebook outputs.
+
+    Execution is switched off (nbval has executed every chapter) and any
+    warning fails the build. Returns the ``html`` folder and the build log.
+    """
+    out = tmp_path_factory.mktemp("book")
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())
+    config["execute"]["execute_notebooks"] = "off"
+    # Paths in the configuration are relative to its folder: keep them pointing into the repository.
+    extensions = config["sphinx"].get("local_extensions", {})
+    config["sphinx"]["local_extensions"] = {name: str(ROOT / path) for name, path in extensions.items()}
+    (out / "_config.yml").write_text(yaml.safe_dump(config))
+    jupyter_book = shutil.which("jupyter-book", path=str(Path(sys.executable).parent))
+    result = subprocess.run(
+        [jupyter_book, "build", str(ROOT), "--config", str(out / "_config.yml"), "--path-output", str(out),
+         "--builder", "html", "--warningiserror", "--keep-going", "--all"],
+        capture_output=True, text=True, timeout=900,
+    )
+    log = result.stdout + result.stderr
+    assert result.returncode == 0, log[-5000:]
+    return out / "_build" / "html", log

@@ -1,0 +1,115 @@
+"""Every page of the built book in a real browser (headless Chromium), offline.
+
+For each page of the table of contents: it loads with no console error, no
+failed request and no request to another host; every image has loaded and
+has alt text; MathJax has typeset every formula; a chapter has its code cells,
+outputs and a Colab button pointing at its own notebook. A full-page
+screenshot of each page goes to ``book/_build/screenshots/`` for review.
+
+Needs Debian's ``chromium`` (``make test`` installs it where it can) and the
+``playwright`` Python package, which drives that system browser: no browser
+is downloaded. Where Chromium is missing the test is skipped, except in CI
+(``CI=true``), where it must run.
+"""
+
+import functools
+import os
+import shutil
+import threading
+from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from urllib.parse import urlparse
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+SCREENSHOTS = ROOT / "book" / "_build" / "screenshots"
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+CHROMIUM_FLAGS = [
+    "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage",
+]
+
+
+def toc_pages() -> list[str]:
+    toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
+    return [toc["root"]] + [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+
+
+class QuietHandler(SimpleHTTPRequestHandler):
+    def log_message(self, *args):  # keep the test output readable
+        pass
+
+
+@pytest.fixture(scope="module")
+def server(built_book):
+    html, _ = built_book
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(QuietHandler, directory=str(html)))
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    if CHROMIUM is None:
+        message = "Chromium is not installed: run `apt-get install -y --no-install-recommends chromium` (make test does, as root)."
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    playwright_api = pytest.importorskip("playwright.sync_api")
+    with playwright_api.sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.mark.book
+@pytest.mark.parametrize("page_name", toc_pages())
+def test_page_works_offline_in_a_browser(page_name, server, browser):
+    problems: list[str] = []
+    page = browser.new_page(viewport={"width": 1280, "height": 900})
+    page.on("console", lambda msg: msg.type == "error" and problems.append(f"console error: {msg.text}"))
+    page.on("pageerror", lambda error: problems.append(f"page error: {error}"))
+    page.on("requestfailed", lambda request: problems.append(f"failed request: {request.url}"))
+    page.on("response", lambda response: response.status >= 400 and problems.append(f"HTTP {response.status}: {response.url}"))
+
+    def check_host(request):
+        host = urlparse(request.url).hostname
+        if request.url.startswith(("http://", "https://")) and host != "127.0.0.1":
+            problems.append(f"request to another host: {request.url}")
+
+    page.on("request", check_host)
+    page.goto(f"{server}/{page_name}.html", wait_until="networkidle")
+
+    has_math = page.evaluate("() => document.querySelector('.math, div.math, span.math') !== null")
+    if has_math:
+        page.wait_for_function("() => window.MathJax && MathJax.startup && MathJax.startup.promise", timeout=20_000)
+        page.evaluate("() => MathJax.startup.promise")
+        assert page.locator("mjx-container").count() > 0, "MathJax typeset nothing"
+    # Prose (code excluded) must hold no raw TeX once MathJax has run.
+    prose = page.evaluate(
+        """() => { const main = document.querySelector('main, article, body').cloneNode(true);
+                   main.querySelectorAll('pre, code, .highlight, script, mjx-container').forEach(e => e.remove());
+                   return main.innerText; }"""
+    )
+    for raw in ("$$", "\\(", "\\[", "\\frac", "\\sum"):
+        assert raw not in prose, f"untypeset TeX {raw!r} on {page_name}"
+
+    images = page.evaluate("() => Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete && i.naturalWidth > 0, i.alt])")
+    for src, loaded, alt in images:
+        assert loaded, f"image did not load: {src}"
+        assert alt and alt.strip(), f"image without alt text: {src}"
+
+    if page_name.startswith("chapters/"):
+        notebook = page_name.split("/")[-1] + ".ipynb"
+        colab = [a for a in page.eval_on_selector_all("a[href*='colab.research.google.com']", "els => els.map(e => e.href)")]
+        assert colab and all(href.endswith(f"/blob/main/chapters/{notebook}") for href in colab), colab
+        assert page.locator(".cell_input").count() > 0 and page.locator(".cell_output").count() > 0
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '__')}.png"), full_page=True)
+    page.close()
+    assert not problems, "\n".join(problems)
