@@ -11,7 +11,7 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax/tex-chtml.js
 JB_FLAGS := --path-output book --builder html --warningiserror --keep-going
 
-.PHONY: book test install execute browser clean help
+.PHONY: book test install execute student browser clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make test   unit tests, notebook validation (nbval) and a warning-free book build"
 	@echo "make install  only create .venv with the pinned requirements and reglab"
 	@echo "make execute NB=chapters/01_overfitting.ipynb  re-run a chapter and store its outputs"
+	@echo "make student  write the student edition (no solutions) to student/ and student.zip"
 
 install: $(INSTALLED)
 
@@ -51,5 +52,8 @@ test: $(INSTALLED) $(MATHJAX) browser
 execute: $(INSTALLED)
 	$(PY) scripts/execute_notebook.py $(NB)
 
+student: $(INSTALLED)
+	$(PY) scripts/make_student.py student
+
 clean:
-	rm -rf book/_build student
+	rm -rf book/_build student student.zip

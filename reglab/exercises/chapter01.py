@@ -1,0 +1,45 @@
+"""Checks for chapter 1's exercises."""
+
+from __future__ import annotations
+
+import torch
+
+from reglab.exercises.checking import Case, run_check
+from reglab.metrics import bias_variance_decomposition
+
+__all__ = ["check_bias_variance"]
+
+
+def check_bias_variance(my_bias_variance) -> bool:
+    """Exercise 1.1: ``my_bias_variance(predictions (R, M), truth (M,)) -> (bias², variance)``."""
+
+    def case(name, predictions, truth):
+        expected = bias_variance_decomposition(predictions, truth)
+        refits = len(predictions)
+        known_mistakes = {
+            "variance divides by R - 1: the decomposition uses the population variance (divide by R).":
+                (expected[0], expected[1] * refits / (refits - 1)),
+            "your bias² is the mean squared error of the refits; bias² is the squared gap of the MEAN prediction.":
+                ((predictions - truth).pow(2).mean(), expected[1]),
+            "you averaged over the points (dim 1) first; average over the refits (dim 0), then over the points.":
+                ((predictions.mean(1).mean() - truth).pow(2).mean(), (predictions - predictions.mean(1, keepdim=True)).pow(2).mean()),
+        }
+
+        def diagnose(got):
+            for hint, wrong in known_mistakes.items():
+                if isinstance(got, tuple) and len(got) == 2 and all(
+                    isinstance(g, torch.Tensor) and g.shape == w.shape and torch.allclose(g.double(), w) for g, w in zip(got, wrong)
+                ):
+                    return hint
+            return None
+
+        return Case(name, lambda: (tuple(my_bias_variance(predictions, truth)), expected),
+                    hint="return (bias², variance) as two 0-dimensional tensors, as in section 1.5.", diagnose=diagnose)
+
+    g = torch.Generator().manual_seed(11)
+    cases = [
+        case("two refits at two points", torch.tensor([[0.0, 1.0], [2.0, 5.0]], dtype=torch.float64), torch.tensor([1.0, 3.0], dtype=torch.float64)),
+        case("every refit predicts 2, the truth is 0", torch.full((5, 3), 2.0, dtype=torch.float64), torch.zeros(3, dtype=torch.float64)),
+        case("40 random refits at 9 points", torch.randn(40, 9, generator=g, dtype=torch.float64), torch.randn(9, generator=g, dtype=torch.float64)),
+    ]
+    return run_check("Exercise 1.1", my_bias_variance, cases)

@@ -1,0 +1,82 @@
+"""A tiny checking harness: run a learner's function on cases, print one verdict.
+
+A check never shows a traceback to the learner. Each case calls the learner's
+function, compares with the reference, and the first failure is reported in
+one short paragraph: which case, what was expected, what came back, a hint.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+
+__all__ = ["Case", "run_check"]
+
+
+@dataclass
+class Case:
+    """One input to try: ``run()`` returns ``(got, expected)``.
+
+    ``diagnose(got)`` may recognize a known wrong answer and return a specific
+    hint; otherwise ``hint`` is shown.
+    """
+
+    name: str
+    run: Callable[[], tuple[object, object]]
+    hint: str = ""
+    diagnose: Callable[[object], str | None] | None = None
+    atol: float = 1e-6
+    rtol: float = 1e-5
+
+
+def _same(got: object, expected: object, case: Case) -> bool:
+    if isinstance(expected, (tuple, list)):
+        return isinstance(got, (tuple, list)) and len(got) == len(expected) and all(
+            _same(g, e, case) for g, e in zip(got, expected)
+        )
+    if isinstance(expected, torch.Tensor):
+        if not isinstance(got, torch.Tensor):
+            return False
+        if got.shape != expected.shape:
+            return False
+        return bool(torch.allclose(got.detach().to(expected.dtype).cpu(), expected.detach().cpu(), atol=case.atol, rtol=case.rtol))
+    return got == expected
+
+
+def _show(value: object) -> str:
+    if isinstance(value, torch.Tensor) and value.ndim == 0:
+        return f"{value.item():.6g}"
+    if isinstance(value, torch.Tensor):
+        text = f"tensor of shape {tuple(value.shape)}: {value.detach().cpu().flatten()[:6].tolist()}"
+        return text + (" ..." if value.numel() > 6 else "")
+    if isinstance(value, (tuple, list)):
+        return "(" + ", ".join(_show(v) for v in value) + ")"
+    return repr(value)
+
+
+def run_check(exercise: str, function: object, cases: list[Case]) -> bool:
+    """Run every case; print "correct" or the first failure. Returns whether all passed."""
+    if not callable(function):
+        print(f"✘ {exercise}: expected a function, got {type(function).__name__}.")
+        return False
+    for case in cases:
+        try:
+            got, expected = case.run()
+        except NotImplementedError:
+            print(f"✘ {exercise}: not implemented yet.")
+            return False
+        except Exception as error:  # a learner's bug, reported in one line, not a traceback
+            print(f"✘ {exercise}, case '{case.name}': your function raised {type(error).__name__}: {error}")
+            if case.hint:
+                print(f"  Hint: {case.hint}")
+            return False
+        if not _same(got, expected, case):
+            print(f"✘ {exercise}, case '{case.name}':\n  expected {_show(expected)}\n  got      {_show(got)}")
+            hint = (case.diagnose(got) if case.diagnose else None) or case.hint
+            if hint:
+                print(f"  Hint: {hint}")
+            return False
+    print(f"✔ {exercise}: correct ({len(cases)} cases).")
+    return True
