@@ -191,3 +191,36 @@ def test_fit_and_evaluate_reject_empty_data_and_non_modules():
         evaluate(model, [])
     with pytest.raises(TypeError, match="'model' parameter of evaluate must be an nn.Module"):
         evaluate(lambda x: x, [])
+
+
+@pytest.mark.parametrize("interval", ["step", "epoch"])
+def test_scheduler_is_stepped_and_the_learning_rate_recorded(interval):
+    model = nn.Linear(2, 2)
+    x, y = moons(40)
+    optimizer = torch.optim.SGD(model.parameters(), lr=1.0)
+    scheduler = torch.optim.lr_scheduler.StepLR(optimizer, step_size=1, gamma=0.5)
+    history = fit(model, DeviceLoader(x, y, 10), epochs=3, optimizer=optimizer, scheduler=scheduler,
+                  scheduler_interval=interval, progress=False)
+    # The reference: StepLR's closed form lr = 1 * 0.5 ** (number of scheduler steps taken before).
+    expected = [0.5**i for i in range(12)] if interval == "step" else [0.5**e for e in range(3) for _ in range(4)]
+    assert history.steps["lr"] == pytest.approx(expected)
+
+
+def test_before_forward_runs_before_each_training_forward_pass():
+    model = nn.Linear(2, 2)
+    calls = []
+    model.register_forward_pre_hook(lambda module, args: calls.append("forward"))
+    x, y = moons(20)
+    fit(model, DeviceLoader(x, y, 10), epochs=1, optimizer=torch.optim.SGD(model.parameters(), lr=0.1),
+        before_forward=lambda m: calls.append("before"), progress=False)
+    assert calls == ["before", "forward"] * 2
+
+
+def test_fit_rejects_bad_scheduler_arguments():
+    model = nn.Linear(2, 2)
+    x, y = moons(10)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    with pytest.raises(TypeError, match="'scheduler' parameter of fit"):
+        fit(model, DeviceLoader(x, y, 5), epochs=1, optimizer=optimizer, scheduler="cosine", progress=False)
+    with pytest.raises(ValueError, match="'scheduler_interval' parameter of fit must be 'step' or 'epoch'"):
+        fit(model, DeviceLoader(x, y, 5), epochs=1, optimizer=optimizer, scheduler_interval="batch", progress=False)

@@ -6,14 +6,18 @@ hook for each, so a chapter adds exactly one argument to turn one on:
 ==================  =============================================  ==========================
 hook                when it runs                                   examples
 ==================  =============================================  ==========================
-``penalty``         added to the loss before ``backward``          L1, L2, elastic net
 ``batch_transform`` on each training batch before the forward pass augmentation, mixup, CutMix
-``after_backward``  after ``backward``, before ``optimizer.step``  gradient clipping
-``after_step``      after ``optimizer.step``                       max-norm, weight clipping
+``before_forward``  before the forward pass, on the model          weight noise (perturb)
+``penalty``         added to the loss before ``backward``          L1, L2, consistency
+``after_backward``  after ``backward``, before ``optimizer.step``  clipping, weight noise (restore)
+``after_step``      after ``optimizer.step``                       max-norm, weight clipping, EMA
 ``callbacks``       at the end of each epoch (may stop training)   early stopping
 ==================  =============================================  ==========================
 
-Each hook argument takes one callable or a list of them.
+Each hook argument takes one callable or a list of them. A learning-rate
+``scheduler`` from ``torch.optim.lr_scheduler`` is stepped after every
+optimizer step or every epoch, and the learning rate of each step is recorded
+in ``history.steps["lr"]``.
 """
 
 from __future__ import annotations
@@ -58,9 +62,12 @@ def fit(
     metrics: Mapping[str, Metric] | None = None,
     penalty: Callable[[nn.Module], torch.Tensor] | Sequence[Callable] | None = None,
     batch_transform: Callable | Sequence[Callable] | None = None,
+    before_forward: Callable[[nn.Module], Any] | Sequence[Callable] | None = None,
     after_backward: Callable[[nn.Module], Any] | Sequence[Callable] | None = None,
     after_step: Callable[[nn.Module], Any] | Sequence[Callable] | None = None,
     callbacks: Sequence[Callback] = (),
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
+    scheduler_interval: str = "epoch",
     progress: bool = True,
 ) -> History:
     """Train ``model`` for ``epochs`` passes over ``train``; return its :class:`History`.
@@ -93,11 +100,17 @@ def fit(
             ``train_<name>`` and ``val_<name>``.
         penalty: ``penalty(model) -> scalar tensor`` added to the loss.
         batch_transform: ``batch_transform(x, y) -> (x, y)`` on training batches.
+        before_forward: ``hook(model)`` before each training forward pass.
         after_backward: ``hook(model)`` after ``backward``; a returned scalar
             tensor is recorded per step in ``history.steps[hook.__name__]``.
         after_step: ``hook(model)`` after ``optimizer.step()``.
         callbacks (sequence): objects with ``on_epoch_end(model, history)``
             (returning True stops training) and/or ``on_train_end``.
+        scheduler (LRScheduler, optional): a ``torch.optim.lr_scheduler``
+            built on ``optimizer``.
+        scheduler_interval (str): ``"step"`` to step it after every optimizer
+            step (``OneCycleLR``, warm-up), ``"epoch"`` after every epoch
+            (``StepLR``, ``CosineAnnealingLR`` counted in epochs). Default: "epoch".
         progress (bool): show a progress bar over epochs. Default: True.
 
     Returns:
@@ -115,12 +128,18 @@ def fit(
     transforms = _as_hooks(batch_transform, "batch_transform")
     backward_hooks = _as_hooks(after_backward, "after_backward")
     step_hooks = _as_hooks(after_step, "after_step")
+    forward_hooks = _as_hooks(before_forward, "before_forward")
     for callback in callbacks:
         if not (hasattr(callback, "on_epoch_end") or hasattr(callback, "on_train_end")):
             raise TypeError(parameter_error("callbacks", owner, "objects with on_epoch_end or on_train_end", callback))
+    if scheduler is not None and not isinstance(scheduler, torch.optim.lr_scheduler.LRScheduler):
+        raise TypeError(parameter_error("scheduler", owner, "a torch.optim.lr_scheduler.LRScheduler or None", type(scheduler).__name__))
+    if scheduler_interval not in ("step", "epoch"):
+        raise ValueError(parameter_error("scheduler_interval", owner, "'step' or 'epoch'", scheduler_interval))
 
     device = _device_of(model)
     history = History()
+    learning_rates: list[float] = []
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
     for _ in bar:
         start = time.perf_counter()
@@ -130,6 +149,8 @@ def fit(
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             for transform in transforms:
                 x, y = transform(x, y)
+            for hook in forward_hooks:
+                hook(model)
             output = model(x)
             loss = loss_fn(output, y)
             objective = loss
@@ -139,12 +160,17 @@ def fit(
             objective.backward()
             for hook in backward_hooks:
                 _record_step(history, hook, hook(model))
+            learning_rates.append(optimizer.param_groups[0]["lr"])  # a Python float: no device sync
             optimizer.step()
             for hook in step_hooks:
                 hook(model)
+            if scheduler is not None and scheduler_interval == "step":
+                scheduler.step()
             totals.add(loss.detach(), output.detach(), y)
         if totals.count == 0:
             raise ValueError(parameter_error("train", owner, "a non-empty iterable of (x, y) batches", "no batch"))
+        if scheduler is not None and scheduler_interval == "epoch":
+            scheduler.step()
         record = totals.means(prefix="train_")
         if val is not None:
             record.update({f"val_{k}": v for k, v in evaluate(model, val, loss_fn=loss_fn, metrics=metrics).items()})
@@ -158,6 +184,7 @@ def fit(
         if hasattr(callback, "on_train_end"):
             callback.on_train_end(model, history)
     history.steps = {name: torch.stack(values).tolist() for name, values in history.steps.items()}
+    history.steps["lr"] = learning_rates
     return history
 
 
