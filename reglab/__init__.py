@@ -3,15 +3,18 @@
 Modules (one idea each):
 
 - :mod:`reglab.data`: synthetic and real data sets, and a loader on the device
+- :mod:`reglab.layers`: the dropout family, noise layers and normalization layers, from scratch
+- :mod:`reglab.losses`: soft-target cross-entropy, label smoothing, distillation
 - :mod:`reglab.train`: one training loop with hooks for regularizers
 - :mod:`reglab.models`: the small models the chapters share
-- :mod:`reglab.metrics`: accuracy, bias–variance decomposition
+- :mod:`reglab.metrics`: accuracy, bias–variance decomposition, calibration
 - :mod:`reglab.plots`: the course's figures
 - :mod:`reglab.utils`: seeding and device choice
+- :mod:`reglab.exercises`: the checks the exercises call
 """
 
-from reglab import data, metrics, models, plots, train, utils
+from reglab import data, exercises, layers, losses, metrics, models, plots, train, utils
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "metrics", "models", "plots", "train", "utils", "__version__"]
+__all__ = ["data", "exercises", "layers", "losses", "metrics", "models", "plots", "train", "utils", "__version__"]

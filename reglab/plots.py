@@ -17,7 +17,13 @@ from torch import nn
 from reglab._validation import check_int, check_tensor, parameter_error
 from reglab.train.history import History
 
-__all__ = ["plot_learning_curves", "plot_fitted_curves", "plot_metric_curve", "plot_decision_boundary"]
+__all__ = [
+    "plot_learning_curves",
+    "plot_fitted_curves",
+    "plot_metric_curve",
+    "plot_decision_boundary",
+    "plot_reliability_diagram",
+]
 
 
 def _axes(ax: Axes | None, figsize: tuple[float, float] = (5.0, 3.5)) -> Axes:
@@ -179,3 +185,6 @@ def plot_decision_boundary(
     if title:
         ax.set_title(title)
     return ax
+
+
+from reglab.calibration_plots import plot_reliability_diagram  # noqa: E402  (it draws with this module's helpers)

@@ -2,6 +2,25 @@
 loop can accumulate it without a host round trip per batch."""
 
 from reglab.metrics.bias_variance import bias_variance_decomposition
+from reglab.metrics.calibration import (
+    ReliabilityData,
+    brier_score,
+    expected_calibration_error,
+    fit_temperature,
+    negative_log_likelihood,
+    reliability_data,
+)
 from reglab.metrics.classification import accuracy
+from reglab.metrics.sharpness import sharpness
 
-__all__ = ["accuracy", "bias_variance_decomposition"]
+__all__ = [
+    "ReliabilityData",
+    "accuracy",
+    "bias_variance_decomposition",
+    "brier_score",
+    "expected_calibration_error",
+    "fit_temperature",
+    "negative_log_likelihood",
+    "reliability_data",
+    "sharpness",
+]

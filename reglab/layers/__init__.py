@@ -1,0 +1,46 @@
+"""Regularizing layers built from scratch: the dropout family, noise, and normalization.
+
+Each technique is a plain function and a thin module that passes
+``self.training`` (as in timm's ``layers/drop.py``), one family per module:
+
+- :mod:`reglab.layers.dropout`: ``Dropout``, ``SpatialDropout``, ``EmbeddingDropout``, ``LockedDropout``
+- :mod:`reglab.layers.noise`: ``GaussianNoise``, ``GaussianDropout``
+- :mod:`reglab.layers.dropconnect`: ``DropConnectLinear``
+- :mod:`reglab.layers.attention`: ``DotProductAttention`` (attention dropout)
+- :mod:`reglab.layers.zoneout`: ``ZoneoutGRUCell``
+- :mod:`reglab.layers.mc_dropout`: ``mc_predict``
+- :mod:`reglab.layers.batchnorm`: ``BatchNorm1d``, ``BatchNorm2d``
+- :mod:`reglab.layers.layernorm`: ``LayerNorm``
+- :mod:`reglab.layers.spectral`: ``spectral_norm_estimate``
+"""
+
+from reglab.layers.attention import DotProductAttention, attention
+from reglab.layers.batchnorm import BatchNorm1d, BatchNorm2d, batch_norm
+from reglab.layers.dropconnect import DropConnectLinear, drop_connect
+from reglab.layers.drop_path import DropPath, drop_path, drop_path_rates
+from reglab.layers.shake import ShakeDrop, ShakeShake, shake, shake_drop, shake_shake
+from reglab.layers.dropout import (
+    Dropout,
+    EmbeddingDropout,
+    LockedDropout,
+    SpatialDropout,
+    dropout,
+    embedding_dropout,
+    locked_dropout,
+    spatial_dropout,
+)
+from reglab.layers.layernorm import LayerNorm, layer_norm
+from reglab.layers.mc_dropout import is_dropout, mc_predict
+from reglab.layers.noise import GaussianDropout, GaussianNoise, gaussian_dropout, gaussian_noise
+from reglab.layers.spectral import spectral_norm_estimate
+from reglab.layers.zoneout import ZoneoutGRUCell, zoneout
+
+# Later issues add their own modules here (DropPath in drop_path.py, ShakeShake in shake.py).
+
+__all__ = [
+    "dropout", "Dropout", "spatial_dropout", "SpatialDropout", "embedding_dropout", "EmbeddingDropout",
+    "locked_dropout", "LockedDropout", "gaussian_noise", "GaussianNoise", "gaussian_dropout", "GaussianDropout",
+    "drop_connect", "DropConnectLinear", "attention", "DotProductAttention", "zoneout", "ZoneoutGRUCell",
+    "is_dropout", "mc_predict", "batch_norm", "BatchNorm1d", "BatchNorm2d", "layer_norm", "LayerNorm",
+    "spectral_norm_estimate",
+]
