@@ -36,7 +36,7 @@ $(MATHJAX):
 	cp -r .npm/node_modules/mathjax/es5 book/_static/mathjax
 
 book: $(INSTALLED) $(MATHJAX)
-	$(VENV)/bin/jupyter-book build . $(JB_FLAGS)
+	OMP_NUM_THREADS=1 $(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 	@echo
 	@echo "The book is built. Open: $(CURDIR)/book/_build/html/index.html"
 
@@ -46,11 +46,13 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
 	  || echo "Could not install chromium (needs root): tests/test_browser.py will be skipped."; }
 
+# Two pytest workers (one per core of the CI machine), each notebook whole on one worker;
+# one BLAS/OpenMP thread each, since the course's models are tiny.
 test: $(INSTALLED) $(MATHJAX) browser
-	$(PY) -m pytest
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile
 
 execute: $(INSTALLED)
-	$(PY) scripts/execute_notebook.py $(NB)
+	OMP_NUM_THREADS=1 $(PY) scripts/execute_notebook.py $(NB)
 
 student: $(INSTALLED)
 	$(PY) scripts/make_student.py student

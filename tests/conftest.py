@@ -7,6 +7,7 @@ from pathlib import Path
 
 import matplotlib
 import pytest
+from filelock import FileLock
 import torch
 import yaml
 
@@ -37,13 +38,25 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="session")
-def built_book(tmp_path_factory) -> tuple[Path, str]:
-    """Build the HTML book once per test session from the stored notebook outputs.
+def built_book(tmp_path_factory, request) -> tuple[Path, str]:
+    """Build the HTML book once per test run from the stored notebook outputs.
 
     Execution is switched off (nbval has executed every chapter) and any
-    warning fails the build. Returns the ``html`` folder and the build log.
+    warning fails the build. Under pytest-xdist the workers share one build,
+    made by whichever asks first. Returns the ``html`` folder and the build log.
     """
-    out = tmp_path_factory.mktemp("book")
+    worker = getattr(request.config, "workerinput", {}).get("workerid")
+    # Under xdist every worker's base temp is a folder of this run's own temp dir.
+    shared = tmp_path_factory.getbasetemp().parent if worker else tmp_path_factory.getbasetemp()
+    out = shared / "book"
+    with FileLock(str(shared / "book.lock")):
+        if not (out / "build.log").exists():
+            out.mkdir(exist_ok=True)
+            (out / "build.log").write_text(_build_book(out))
+    return out / "_build" / "html", (out / "build.log").read_text()
+
+
+def _build_book(out: Path) -> str:
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
     # Paths in the configuration are relative to its folder: keep them pointing into the repository.
@@ -58,4 +71,4 @@ def built_book(tmp_path_factory) -> tuple[Path, str]:
     )
     log = result.stdout + result.stderr
     assert result.returncode == 0, log[-5000:]
-    return out / "_build" / "html", log
+    return log
