@@ -3,6 +3,8 @@
 Modules (one idea each):
 
 - :mod:`reglab.data`: synthetic and real data sets, and a loader on the device
+- :mod:`reglab.penalties`: L1, L2, elastic net, weight-decay groups, proximal and constraint steps
+- :mod:`reglab.clipping`: gradient norms and clipping, as a ``fit`` hook too
 - :mod:`reglab.layers`: the dropout family, noise layers and normalization layers, from scratch
 - :mod:`reglab.losses`: soft-target cross-entropy, label smoothing, distillation
 - :mod:`reglab.train`: one training loop with hooks for regularizers
@@ -13,8 +15,21 @@ Modules (one idea each):
 - :mod:`reglab.exercises`: the checks the exercises call
 """
 
-from reglab import data, exercises, layers, losses, metrics, models, plots, train, utils
+from reglab import clipping, data, exercises, layers, losses, metrics, models, penalties, plots, train, utils
 
 __version__ = "0.1.0"
 
-__all__ = ["data", "exercises", "layers", "losses", "metrics", "models", "plots", "train", "utils", "__version__"]
+__all__ = [
+    "clipping",
+    "data",
+    "exercises",
+    "layers",
+    "losses",
+    "metrics",
+    "models",
+    "penalties",
+    "plots",
+    "train",
+    "utils",
+    "__version__",
+]

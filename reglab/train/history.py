@@ -29,6 +29,7 @@ class History:
     metrics: dict[str, list[float]] = field(default_factory=dict)
     steps: dict[str, list[float]] = field(default_factory=dict)
     stopped_early: bool = False
+    stop_reason: str = ""  # a sentence set by a callback that ends training (e.g. EarlyStopping)
 
     def log_epoch(self, **values: float) -> None:
         """Append one epoch's values."""
