@@ -5,6 +5,7 @@ Modules (one idea each):
 - :mod:`reglab.data`: synthetic and real data sets, and a loader on the device
 - :mod:`reglab.penalties`: L1, L2, elastic net, weight-decay groups, proximal and constraint steps
 - :mod:`reglab.clipping`: gradient norms and clipping, as a ``fit`` hook too
+- :mod:`reglab.augment`: batched augmentation on the device, mixup and CutMix
 - :mod:`reglab.layers`: the dropout family, noise layers and normalization layers, from scratch
 - :mod:`reglab.losses`: soft-target cross-entropy, label smoothing, distillation
 - :mod:`reglab.train`: one training loop with hooks for regularizers
@@ -15,11 +16,12 @@ Modules (one idea each):
 - :mod:`reglab.exercises`: the checks the exercises call
 """
 
-from reglab import clipping, data, exercises, layers, losses, metrics, models, penalties, plots, train, utils
+from reglab import augment, clipping, data, exercises, layers, losses, metrics, models, penalties, plots, train, utils
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "augment",
     "clipping",
     "data",
     "exercises",

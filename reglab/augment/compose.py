@@ -1,0 +1,58 @@
+"""Chain image transforms into one batch transform ``(x, y) -> (x, y)`` for a loader."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import torch
+
+from reglab._validation import parameter_error
+
+__all__ = ["compose", "Compose"]
+
+ImageTransform = Callable[[torch.Tensor], torch.Tensor]
+
+
+class Compose:
+    """Apply image transforms in order to the inputs of a batch; the targets pass through.
+
+    Made by :func:`compose`. Calling it with a batch ``(x, y)`` returns
+    ``(t_k(...t_1(x)), y)``, the signature ``DeviceLoader(transform=...)`` and
+    ``fit(batch_transform=...)`` expect; ``.images(x)`` transforms inputs alone.
+    """
+
+    def __init__(self, transforms: tuple[ImageTransform, ...]) -> None:
+        self.transforms = transforms
+
+    def images(self, x: torch.Tensor) -> torch.Tensor:
+        for transform in self.transforms:
+            x = transform(x)
+        return x
+
+    def __call__(self, x: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.images(x), y
+
+    def __repr__(self) -> str:
+        return f"Compose({', '.join(map(repr, self.transforms))})"
+
+
+def compose(*transforms: ImageTransform) -> Compose:
+    """Chain image transforms (each ``x -> x``) into one batch transform ``(x, y) -> (x, y)``.
+
+    Mixing transforms (:class:`~reglab.augment.MixUp`, :class:`~reglab.augment.CutMix`)
+    change the targets, so they are not composed here: pass them to
+    ``fit(batch_transform=...)``, which runs after the loader's transform.
+
+    Args:
+        *transforms (callable): e.g. ``RandomCrop(4), RandomFlip(), Cutout(8)``.
+
+    Example:
+        >>> from reglab.augment import RandomFlip
+        >>> augment = compose(RandomFlip(p=1.0))
+        >>> augment(torch.tensor([[[[1.0, 2.0]]]]), torch.tensor([3]))
+        (tensor([[[[2., 1.]]]]), tensor([3]))
+    """
+    for transform in transforms:
+        if not callable(transform):
+            raise TypeError(parameter_error("transforms", "compose", "callables x -> x", transform))
+    return Compose(tuple(transforms))
