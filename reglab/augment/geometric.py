@@ -98,7 +98,7 @@ def cutout(x: torch.Tensor, size: int, *, generator: torch.Generator | None = No
 
     As in DeVries and Taylor (2017) the centre is uniform over all pixels, so
     the square may stick out of the image and is then clipped: near a border
-    less than ``size``² pixels are erased. The image keeps its size and
+    fewer than size² pixels are erased. The image keeps its size and
     content elsewhere; cutout masks, it does not crop.
 
     .. math::
