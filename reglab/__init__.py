@@ -6,6 +6,9 @@ Modules (one idea each):
 - :mod:`reglab.penalties`: L1, L2, elastic net, weight-decay groups, proximal and constraint steps
 - :mod:`reglab.clipping`: gradient norms and clipping, as a ``fit`` hook too
 - :mod:`reglab.augment`: batched augmentation on the device, mixup and CutMix
+- :mod:`reglab.adversarial`: FGSM, PGD, adversarial training, robust accuracy
+- :mod:`reglab.consistency`: consistency regularization with unlabeled data
+- :mod:`reglab.finetune`: freezing and LoRA, fine-tuning as a regularizer
 - :mod:`reglab.layers`: the dropout family, noise layers and normalization layers, from scratch
 - :mod:`reglab.losses`: soft-target cross-entropy, label smoothing, distillation
 - :mod:`reglab.train`: one training loop with hooks for regularizers
@@ -16,15 +19,34 @@ Modules (one idea each):
 - :mod:`reglab.exercises`: the checks the exercises call
 """
 
-from reglab import augment, clipping, data, exercises, layers, losses, metrics, models, penalties, plots, train, utils
+from reglab import (
+    adversarial,
+    augment,
+    clipping,
+    consistency,
+    data,
+    exercises,
+    finetune,
+    layers,
+    losses,
+    metrics,
+    models,
+    penalties,
+    plots,
+    train,
+    utils,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "adversarial",
     "augment",
     "clipping",
+    "consistency",
     "data",
     "exercises",
+    "finetune",
     "layers",
     "losses",
     "metrics",
