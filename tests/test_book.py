@@ -66,7 +66,8 @@ def test_book_builds_without_warnings(built_book):
 def cited_keys() -> set[str]:
     """Every key of a {cite} role (any variant: cite, cite:p, cite:t) in the pages and chapters."""
     texts = [p.read_text() for p in (ROOT / "book").glob("*.md")]
-    texts += ["\n".join(c.source for c in nbformat.read(p, as_version=4).cells if c.cell_type == "markdown") for p in CHAPTERS]
+    notebooks = CHAPTERS + sorted((ROOT / "book").glob("*.ipynb"))
+    texts += ["\n".join(c.source for c in nbformat.read(p, as_version=4).cells if c.cell_type == "markdown") for p in notebooks]
     keys = set()
     for text in texts:
         for group in re.findall(r"\{cite(?::\w+)?\}`([^`]+)`", text):

@@ -7,6 +7,26 @@ cases passed.
 """
 
 from reglab.exercises.chapter01 import check_bias_variance
+from reglab.exercises.chapter02 import check_soft_threshold
+from reglab.exercises.chapter03 import check_stopping_rule
+from reglab.exercises.chapter04 import check_locked_dropout
+from reglab.exercises.chapter05 import check_batch_norm_train
+from reglab.exercises.chapter06 import check_random_flip
+from reglab.exercises.chapter07 import check_clip_grad_norm
+from reglab.exercises.chapter08 import check_mixup
+from reglab.exercises.chapter09 import check_label_smoothing
 from reglab.exercises.checking import Case, run_check
 
-__all__ = ["Case", "run_check", "check_bias_variance"]
+__all__ = [
+    "Case",
+    "run_check",
+    "check_bias_variance",
+    "check_soft_threshold",
+    "check_stopping_rule",
+    "check_locked_dropout",
+    "check_batch_norm_train",
+    "check_random_flip",
+    "check_clip_grad_norm",
+    "check_mixup",
+    "check_label_smoothing",
+]

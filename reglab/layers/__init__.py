@@ -12,13 +12,14 @@ Each technique is a plain function and a thin module that passes
 - :mod:`reglab.layers.batchnorm`: ``BatchNorm1d``, ``BatchNorm2d``
 - :mod:`reglab.layers.layernorm`: ``LayerNorm``
 - :mod:`reglab.layers.spectral`: ``spectral_norm_estimate``
+- :mod:`reglab.layers.drop_path`: ``DropPath`` (stochastic depth), ``drop_path_rates``
+- :mod:`reglab.layers.shake`: ``ShakeShake``, ``ShakeDrop``
 """
 
 from reglab.layers.attention import DotProductAttention, attention
 from reglab.layers.batchnorm import BatchNorm1d, BatchNorm2d, batch_norm
-from reglab.layers.dropconnect import DropConnectLinear, drop_connect
 from reglab.layers.drop_path import DropPath, drop_path, drop_path_rates
-from reglab.layers.shake import ShakeDrop, ShakeShake, shake, shake_drop, shake_shake
+from reglab.layers.dropconnect import DropConnectLinear, drop_connect
 from reglab.layers.dropout import (
     Dropout,
     EmbeddingDropout,
@@ -32,15 +33,15 @@ from reglab.layers.dropout import (
 from reglab.layers.layernorm import LayerNorm, layer_norm
 from reglab.layers.mc_dropout import is_dropout, mc_predict
 from reglab.layers.noise import GaussianDropout, GaussianNoise, gaussian_dropout, gaussian_noise
+from reglab.layers.shake import ShakeDrop, ShakeShake, shake_drop, shake_scale, shake_shake
 from reglab.layers.spectral import spectral_norm_estimate
 from reglab.layers.zoneout import ZoneoutGRUCell, zoneout
-
-# Later issues add their own modules here (DropPath in drop_path.py, ShakeShake in shake.py).
 
 __all__ = [
     "dropout", "Dropout", "spatial_dropout", "SpatialDropout", "embedding_dropout", "EmbeddingDropout",
     "locked_dropout", "LockedDropout", "gaussian_noise", "GaussianNoise", "gaussian_dropout", "GaussianDropout",
     "drop_connect", "DropConnectLinear", "attention", "DotProductAttention", "zoneout", "ZoneoutGRUCell",
     "is_dropout", "mc_predict", "batch_norm", "BatchNorm1d", "BatchNorm2d", "layer_norm", "LayerNorm",
-    "spectral_norm_estimate",
+    "spectral_norm_estimate", "drop_path", "DropPath", "drop_path_rates", "shake_scale", "shake_shake", "ShakeShake",
+    "shake_drop", "ShakeDrop",
 ]

@@ -1,6 +1,6 @@
 """Shake-Shake and ShakeDrop: random per-sample scales, one in the forward pass and another in the backward pass.
 
-Both rest on one operation, :func:`shake`: multiply by a coefficient
+Both rest on one operation, :func:`shake_scale`: multiply by a coefficient
 :math:`\\alpha` in the forward pass but by an independent :math:`\\beta` in
 the backward pass. Plain autograd cannot do this (it would differentiate
 through :math:`\\alpha`), so a custom ``torch.autograd.Function`` does.
@@ -31,7 +31,7 @@ from torch import nn
 from reglab._validation import check_probability, check_tensor, parameter_error
 from reglab.layers._base import _DropoutBase
 
-__all__ = ["shake", "shake_shake", "ShakeShake", "shake_drop", "ShakeDrop"]
+__all__ = ["shake_scale", "shake_shake", "ShakeShake", "shake_drop", "ShakeDrop"]
 
 
 class _Shake(torch.autograd.Function):
@@ -48,7 +48,7 @@ class _Shake(torch.autograd.Function):
         return beta * grad_output, None, None  # no gradient for the random coefficients
 
 
-def shake(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
+def shake_scale(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> torch.Tensor:
     """Multiply by ``alpha`` going forward and by ``beta`` going backward.
 
     .. math::
@@ -67,14 +67,14 @@ def shake(x: torch.Tensor, alpha: torch.Tensor, beta: torch.Tensor) -> torch.Ten
 
     Example:
         >>> x = torch.ones(2, requires_grad=True)
-        >>> y = shake(x, torch.tensor([2.0, 3.0]), torch.tensor([0.5, 0.25]))
+        >>> y = shake_scale(x, torch.tensor([2.0, 3.0]), torch.tensor([0.5, 0.25]))
         >>> y.sum().backward()
         >>> y.tolist(), x.grad.tolist()
         ([2.0, 3.0], [0.5, 0.25])
     """
-    check_tensor(x, "x", "shake")
-    check_tensor(alpha, "alpha", "shake")
-    check_tensor(beta, "beta", "shake")
+    check_tensor(x, "x", "shake_scale")
+    check_tensor(alpha, "alpha", "shake_scale")
+    check_tensor(beta, "beta", "shake_scale")
     return _Shake.apply(x, alpha, beta)
 
 
@@ -96,7 +96,7 @@ def shake_shake(x1: torch.Tensor, x2: torch.Tensor, training: bool = True) -> to
     ("Shake-Shake-Image" in Gastaldi's terms). In evaluation
     :math:`y = (x_1 + x_2) / 2`, the expectation of the forward mix.
 
-    It is written :math:`y = x_2 + \\mathrm{shake}(x_1 - x_2)`, which has
+    It is written :math:`y = x_2 + \\mathrm{shake\\_scale}(x_1 - x_2)`, which has
     exactly these forward values and gradients.
 
     Args:
@@ -123,7 +123,7 @@ def shake_shake(x1: torch.Tensor, x2: torch.Tensor, training: bool = True) -> to
         return 0.5 * (x1 + x2)
     alpha = _per_sample_uniform(x1, 0.0, 1.0)  # (N, 1, ..., 1)
     beta = _per_sample_uniform(x1, 0.0, 1.0)  # independent of alpha
-    return x2 + shake(x1 - x2, alpha, beta)
+    return x2 + shake_scale(x1 - x2, alpha, beta)
 
 
 def shake_drop(x: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
@@ -164,7 +164,7 @@ def shake_drop(x: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.
     alpha = _per_sample_uniform(x, -1.0, 1.0)
     beta = _per_sample_uniform(x, 0.0, 1.0)
     # b + (1 - b) c equals b + c - bc, and is exactly 1 when b = 1 (no rounding in c - c)
-    return shake(x, b + (1.0 - b) * alpha, b + (1.0 - b) * beta)
+    return shake_scale(x, b + (1.0 - b) * alpha, b + (1.0 - b) * beta)
 
 
 class ShakeShake(nn.Module):

@@ -3,5 +3,6 @@
 from reglab.models.cnn import SmallCNN
 from reglab.models.mlp import MLP
 from reglab.models.polynomial import fit_polynomial, polynomial_features
+from reglab.models.resnet import ResNet
 
-__all__ = ["MLP", "SmallCNN", "polynomial_features", "fit_polynomial"]
+__all__ = ["MLP", "SmallCNN", "ResNet", "polynomial_features", "fit_polynomial"]
