@@ -83,3 +83,38 @@ def test_every_citation_is_in_the_bibliography_and_every_entry_is_cited():
     cited, entries = cited_keys(), bibliography_keys()
     assert cited - entries == set(), f"cited but not in book/references.bib: {sorted(cited - entries)}"
     assert entries - cited == set(), f"in book/references.bib but never cited: {sorted(entries - cited)}"
+
+
+NOTEBOOKS = CHAPTERS + sorted((ROOT / "book").glob("*.ipynb"))
+
+
+def figure_cells(path: Path) -> list[tuple[int, nbformat.NotebookNode]]:
+    """The code cells of a notebook whose stored outputs hold an image."""
+    cells = nbformat.read(path, as_version=4).cells
+    return [(i, c) for i, c in enumerate(cells)
+            if c.cell_type == "code" and any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_every_figure_has_a_caption_a_name_and_alt_text(path):
+    """MyST-NB wraps a cell's image in a figure from the cell metadata ``mystnb.figure`` (caption, name).
+
+    MyST-NB makes one figure per display output, all with the cell's caption and name, so a named figure cell
+    must display exactly one output, or the name (a cross-reference target) would be defined twice.
+    """
+    for index, cell in figure_cells(path):
+        where = f"{path.name}, cell {index}"
+        options = cell.metadata.get("mystnb", {})
+        figure = options.get("figure", {})
+        assert str(figure.get("caption", "")).strip(), f"{where}: no mystnb.figure.caption in the cell metadata"
+        assert re.fullmatch(r"fig-\w[\w-]*", str(figure.get("name", ""))), f"{where}: mystnb.figure.name fig-... missing"
+        assert str(options.get("image", {}).get("alt", "")).strip(), f"{where}: no mystnb.image.alt"
+        displays = [o for o in cell.outputs if o.output_type in ("display_data", "execute_result")]
+        assert len(displays) == 1, f"{where}: {len(displays)} display outputs share one figure name; draw one figure"
+
+
+def test_figure_names_are_unique_across_the_book():
+    names = [cell.metadata.get("mystnb", {}).get("figure", {}).get("name")
+             for path in NOTEBOOKS for _, cell in figure_cells(path)]
+    duplicates = sorted({n for n in names if n and names.count(n) > 1})
+    assert not duplicates, f"figure names used twice: {duplicates}"

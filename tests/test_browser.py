@@ -3,7 +3,8 @@
 For each page of the table of contents: it loads with no console error, no
 failed request and no request to another host; every image has loaded and
 has alt text; MathJax has typeset every formula; a chapter has its code cells,
-outputs and a Colab button pointing at its own notebook. A full-page
+outputs and a Colab button pointing at its own notebook; every output image
+is inside a ``<figure>`` with a non-empty caption. A full-page
 screenshot of each page goes to ``book/_build/screenshots/`` for review.
 
 Needs Debian's ``chromium`` (``make test`` installs it where it can) and the
@@ -20,6 +21,7 @@ from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import urlparse
 
+import nbformat
 import pytest
 import yaml
 
@@ -102,6 +104,25 @@ def test_page_works_offline_in_a_browser(page_name, server, browser):
     for src, loaded, alt in images:
         assert loaded, f"image did not load: {src}"
         assert alt and alt.strip(), f"image without alt text: {src}"
+
+    # Every output image is a figure: inside a <figure> with a non-empty caption (MyST-NB's mystnb.figure
+    # cell metadata), and its alt text describes it (mystnb.image.alt) instead of repeating the file name.
+    figures = page.evaluate(
+        """() => Array.from(document.querySelectorAll('.cell_output img')).map(img => {
+                   const figure = img.closest('figure');
+                   const caption = figure && figure.querySelector('figcaption');
+                   const text = caption && (caption.querySelector('.caption-text') || caption);
+                   return [img.getAttribute('src'), figure !== null, text ? text.innerText.trim() : '', img.alt];
+               })"""
+    )
+    for src, in_figure, caption, alt in figures:
+        assert in_figure, f"output image outside a <figure> on {page_name}: {src} (add mystnb.figure to the cell)"
+        assert caption, f"output image without a caption on {page_name}: {src}"
+        assert not alt.endswith(".png"), f"output image whose alt text is its file name on {page_name}: {src}"
+    if page_name.startswith("chapters/"):
+        notebook = nbformat.read(ROOT / f"{page_name}.ipynb", as_version=4)
+        stored = sum("image/png" in o.get("data", {}) for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
+        assert len(figures) == stored, f"{page_name}: {stored} stored images, {len(figures)} on the page"
 
     if page_name.startswith("chapters/"):
         notebook = page_name.split("/")[-1] + ".ipynb"

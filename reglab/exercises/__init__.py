@@ -15,6 +15,9 @@ from reglab.exercises.chapter06 import check_random_flip
 from reglab.exercises.chapter07 import check_clip_grad_norm
 from reglab.exercises.chapter08 import check_mixup
 from reglab.exercises.chapter09 import check_label_smoothing
+from reglab.exercises.chapter10 import check_fgsm
+from reglab.exercises.chapter11 import check_drop_path
+from reglab.exercises.chapter13 import check_ema_update
 from reglab.exercises.checking import Case, run_check
 
 __all__ = [
@@ -29,4 +32,7 @@ __all__ = [
     "check_clip_grad_norm",
     "check_mixup",
     "check_label_smoothing",
+    "check_fgsm",
+    "check_drop_path",
+    "check_ema_update",
 ]
