@@ -16,10 +16,12 @@ Modules (one idea each):
 - :mod:`reglab.metrics`: accuracy, bias–variance decomposition, calibration
 - :mod:`reglab.plots`: the course's figures
 - :mod:`reglab.utils`: seeding and device choice
+- :mod:`reglab.ablation`: a grid of regularizer configurations × seeds, resumable, tabulated and plotted
 - :mod:`reglab.exercises`: the checks the exercises call
 """
 
 from reglab import (
+    ablation,
     adversarial,
     augment,
     clipping,
@@ -40,6 +42,7 @@ from reglab import (
 __version__ = "0.1.0"
 
 __all__ = [
+    "ablation",
     "adversarial",
     "augment",
     "clipping",
