@@ -1,9 +1,10 @@
 """Each exercise check passes the reference solution and fails plausible wrong answers, with a specific hint."""
 
+import numpy as np
 import pytest
 import torch
 
-from reglab.exercises import Case, check_bias_variance, run_check
+from reglab.exercises import Case, check_ablation_table, check_bias_variance, run_check
 from reglab.metrics import bias_variance_decomposition
 
 
@@ -63,3 +64,23 @@ def test_run_check_compares_shapes_and_tolerances():
     wrong_shape = Case("shape", lambda: (torch.tensor([[1.0, 2.0]]), torch.tensor([1.0, 2.0])))
     assert run_check("E", lambda: None, [same])
     assert not run_check("E", lambda: None, [wrong_shape])
+
+
+def ablation_table(runs, configs, seeds, ddof=1, single=0.0):
+    table = {}
+    for config in configs:
+        rows = [runs[config, seed] for seed in seeds if (config, seed) in runs]
+        table[config] = {
+            metric: (float(np.mean([r[metric] for r in rows])),
+                     float(np.std([r[metric] for r in rows], ddof=ddof)) if len(rows) > 1 else single)
+            for metric in rows[0]
+        }
+    return table
+
+
+def test_ablation_table_check_passes_a_numpy_solution_and_diagnoses_mistakes(capsys):
+    assert check_ablation_table(ablation_table)
+    assert not check_ablation_table(lambda r, c, s: ablation_table(r, c, s, ddof=0))
+    assert "SAMPLE standard deviation" in capsys.readouterr().out
+    assert not check_ablation_table(lambda r, c, s: ablation_table(r, c, s, single=float("nan")))
+    assert "spread is 0, not NaN" in capsys.readouterr().out

@@ -17,6 +17,7 @@ from reglab.exercises.chapter08 import check_mixup
 from reglab.exercises.chapter09 import check_label_smoothing
 from reglab.exercises.chapter10 import check_fgsm
 from reglab.exercises.chapter11 import check_drop_path
+from reglab.exercises.chapter12 import check_ablation_table
 from reglab.exercises.chapter13 import check_ema_update
 from reglab.exercises.checking import Case, run_check
 
@@ -34,5 +35,6 @@ __all__ = [
     "check_label_smoothing",
     "check_fgsm",
     "check_drop_path",
+    "check_ablation_table",
     "check_ema_update",
 ]

@@ -1,0 +1,50 @@
+"""Checks for chapter 12's exercises."""
+
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from reglab.ablation import AblationResults
+from reglab.exercises._diagnose import known_mistake
+from reglab.exercises.checking import Case, run_check
+
+__all__ = ["check_ablation_table"]
+
+
+def _as_tensor(table, configs, metrics) -> torch.Tensor:
+    """``{config: {metric: (mean, spread)}}`` as a (configs, metrics, 2) tensor in a fixed order."""
+    return torch.tensor([[list(table[c][m]) for m in metrics] for c in configs], dtype=torch.float64)
+
+
+def check_ablation_table(my_table) -> bool:
+    """Exercise 12.1: ``my_table(runs, configs, seeds) -> {config: {metric: (mean, spread)}}``."""
+
+    def case(name, results: AblationResults) -> Case:
+        configs, metrics = results.configs, results.metrics
+        expected = _as_tensor(results.table(digits=12), configs, metrics)
+        values = {(c, m): np.asarray(results.values(c, m)) for c in configs for m in metrics}
+        population = torch.tensor([[[v.mean(), v.std(ddof=0)] for v in (values[c, m] for m in metrics)] for c in configs])
+        mistakes = {"the spread is the SAMPLE standard deviation: divide by n - 1, not n (np.std(ddof=1)).": population}
+
+        def run():
+            got = my_table(results.runs, results.configs, results.seeds)
+            return _as_tensor(got, configs, metrics), expected
+
+        def diagnose(got):
+            if torch.isnan(got).any():
+                return "with a single seed the spread is 0, not NaN: the sample std of one value is undefined."
+            return known_mistake(got, mistakes)
+
+        return Case(name, run, hint="average over the seeds that have run for that configuration only.",
+                    diagnose=diagnose, atol=1e-9, rtol=1e-9)
+
+    two_by_three = AblationResults(
+        ["none", "dropout"], [0, 1, 2],
+        {("none", 0): {"acc": 0.90, "loss": 0.30}, ("none", 1): {"acc": 0.94, "loss": 0.25},
+         ("none", 2): {"acc": 0.92, "loss": 0.28}, ("dropout", 0): {"acc": 0.95, "loss": 0.20},
+         ("dropout", 2): {"acc": 0.93, "loss": 0.22}},  # seed 1 of "dropout" has not run yet
+    )
+    one_seed = AblationResults(["a"], [0], {("a", 0): {"acc": 0.5}})
+    cases = [case("two configurations, three seeds, one run missing", two_by_three), case("one seed", one_seed)]
+    return run_check("Exercise 12.1", my_table, cases)
