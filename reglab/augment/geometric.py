@@ -163,6 +163,42 @@ class RandomFlip(BatchTransform):
         return random_flip(x, self.p, generator=self.generator)
 
 
+class _CropThenFlip:
+    """``flip(crop(x))`` for a :class:`RandomCrop` and a :class:`RandomFlip`, in one gather instead of two.
+
+    :func:`random_crop`'s gather, with the flip folded into its column index:
+    output column j of a mirrored image reads the cropped column W - 1 - j.
+    Each transform draws from its own generator, in the same order as when
+    they run one after the other, so the result is the same, bit for bit.
+    :class:`~reglab.augment.Compose` uses it for a crop directly followed by a
+    flip; it reads the two objects' arguments at every call.
+    """
+
+    def __init__(self, crop: RandomCrop, flip: RandomFlip) -> None:
+        self.crop, self.flip = crop, flip
+
+    def __call__(self, x: torch.Tensor) -> torch.Tensor:
+        check_images(x, "random_crop")
+        n, c, h, w = x.shape
+        padding = self.crop.padding
+        dy = dx = torch.zeros((n, 1), dtype=torch.long, device=x.device)  # random_crop draws nothing for p = 0
+        if padding > 0:
+            dy = randint((n, 1), 2 * padding + 1, x, self.crop.generator) - padding  # (N, 1) shift in {-p, ..., p}
+            dx = randint((n, 1), 2 * padding + 1, x, self.crop.generator) - padding  # (N, 1)
+        mirror = uniform((n, 1), 0.0, 1.0, x, self.flip.generator) < self.flip.p  # (N, 1), as random_flip draws it
+        j = torch.arange(w, device=x.device)  # (W,)
+        rows = dy + torch.arange(h, device=x.device)  # (N, H) source row of each output row
+        cols = dx + torch.where(mirror, w - 1 - j, j)  # (N, W): a mirrored image reads its columns right to left
+        source = rows.clamp(0, h - 1)[:, :, None] * w + cols.clamp(0, w - 1)[:, None, :]  # (N, H, W) flat index
+        out = x.reshape(n, c, h * w).gather(2, source.view(n, 1, h * w).expand(n, c, h * w))  # (N, C, H*W)
+        row_ok = ((rows >= 0) & (rows < h)).to(x.dtype)[:, None, :, None]  # (N, 1, H, 1): 0 on padding rows
+        col_ok = ((cols >= 0) & (cols < w)).to(x.dtype)[:, None, None, :]  # (N, 1, 1, W): 0 on padding columns
+        return out.view(n, c, h, w).mul_(row_ok).mul_(col_ok)  # in place, broadcast over C
+
+    def __repr__(self) -> str:
+        return f"_CropThenFlip({self.crop!r}, {self.flip!r})"
+
+
 class Cutout(BatchTransform):
     """:func:`cutout` as an object: ``Cutout(8)(x)``."""
 
