@@ -52,13 +52,22 @@ def random_crop(x: torch.Tensor, padding: int, *, generator: torch.Generator | N
     check_generator(generator, owner)
     if padding == 0:
         return x.clone()
-    n, c, h, w = x.shape
+    n, _, h, w = x.shape
     # Gather from the unpadded image at clamped positions, then zero what fell in the padding:
     # the same result as padding and cropping, without writing the padded copy.
     dy = randint((n, 1), 2 * padding + 1, x, generator) - padding  # (N, 1) shift in {-p, ..., p}
     dx = randint((n, 1), 2 * padding + 1, x, generator) - padding  # (N, 1)
     rows = dy + torch.arange(h, device=x.device)  # (N, H) source row of each output row
-    cols = dx + torch.arange(w, device=x.device)  # (N, W)
+    cols = dx + torch.arange(w, device=x.device)  # (N, W) source column of each output column
+    return _gather_rows_cols(x, rows, cols)
+
+
+def _gather_rows_cols(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
+    """``out[n, c, i, j] = x[n, c, rows[n, i], cols[n, j]]``, and 0 where a source index falls outside the image.
+
+    One gather over the flattened image; shapes: x (N, C, H, W), rows (N, H), cols (N, W).
+    """
+    n, c, h, w = x.shape
     row_ok = ((rows >= 0) & (rows < h)).to(x.dtype)  # (N, H)
     col_ok = ((cols >= 0) & (cols < w)).to(x.dtype)  # (N, W)
     source = rows.clamp(0, h - 1)[:, :, None] * w + cols.clamp(0, w - 1)[:, None, :]  # (N, H, W) flat index
@@ -179,7 +188,7 @@ class _CropThenFlip:
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
         check_images(x, "random_crop")
-        n, c, h, w = x.shape
+        n, _, h, w = x.shape
         padding = self.crop.padding
         dy = dx = torch.zeros((n, 1), dtype=torch.long, device=x.device)  # random_crop draws nothing for p = 0
         if padding > 0:
@@ -189,11 +198,7 @@ class _CropThenFlip:
         j = torch.arange(w, device=x.device)  # (W,)
         rows = dy + torch.arange(h, device=x.device)  # (N, H) source row of each output row
         cols = dx + torch.where(mirror, w - 1 - j, j)  # (N, W): a mirrored image reads its columns right to left
-        source = rows.clamp(0, h - 1)[:, :, None] * w + cols.clamp(0, w - 1)[:, None, :]  # (N, H, W) flat index
-        out = x.reshape(n, c, h * w).gather(2, source.view(n, 1, h * w).expand(n, c, h * w))  # (N, C, H*W)
-        row_ok = ((rows >= 0) & (rows < h)).to(x.dtype)[:, None, :, None]  # (N, 1, H, 1): 0 on padding rows
-        col_ok = ((cols >= 0) & (cols < w)).to(x.dtype)[:, None, None, :]  # (N, 1, 1, W): 0 on padding columns
-        return out.view(n, c, h, w).mul_(row_ok).mul_(col_ok)  # in place, broadcast over C
+        return _gather_rows_cols(x, rows, cols)
 
     def __repr__(self) -> str:
         return f"_CropThenFlip({self.crop!r}, {self.flip!r})"
