@@ -100,6 +100,9 @@ def test_page_works_offline_in_a_browser(page_name, server, browser):
     for raw in ("$$", "\\(", "\\[", "\\frac", "\\sum"):
         assert raw not in prose, f"untypeset TeX {raw!r} on {page_name}"
 
+    width, viewport = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
+    assert width <= viewport, f"{page_name} is {width} px wide in a {viewport} px window: something overflows sideways"
+
     images = page.evaluate("() => Array.from(document.images).map(i => [i.currentSrc || i.src, i.complete && i.naturalWidth > 0, i.alt])")
     for src, loaded, alt in images:
         assert loaded, f"image did not load: {src}"
