@@ -118,3 +118,15 @@ def test_figure_names_are_unique_across_the_book():
              for path in NOTEBOOKS for _, cell in figure_cells(path)]
     duplicates = sorted({n for n in names if n and names.count(n) > 1})
     assert not duplicates, f"figure names used twice: {duplicates}"
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_model_answers_are_hidden_behind_a_toggle(path):
+    """A code solution is hidden with its output (``hide-cell``); a markdown model answer sits in a dropdown."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        if "solution" not in cell.metadata.get("tags", []):
+            continue
+        if cell.cell_type == "code":
+            assert "hide-cell" in cell.metadata["tags"], cell.source[:80]
+        else:
+            assert cell.source.startswith(":::{admonition} Solution\n:class: dropdown\n"), cell.source[:80]
