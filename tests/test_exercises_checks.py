@@ -15,18 +15,7 @@ from reglab.exercises import (check_batch_norm_train, check_clip_grad_norm, chec
                               check_stopping_rule)
 from reglab.losses import label_smoothing_cross_entropy
 
-
-def verdict(check, function, capsys):
-    passed = check(function)
-    out = capsys.readouterr().out
-    assert "Traceback" not in out
-    return passed, out
-
-
-def assert_fails_with(check, wrong, hint, exercise, capsys):
-    passed, out = verdict(check, wrong, capsys)
-    assert not passed
-    assert f"✘ Exercise {exercise}" in out and hint in out, out
+from exercise_helpers import assert_fails_with, verdict
 
 
 # Chapter 2: the soft threshold ------------------------------------------------------------------------------------

@@ -6,18 +6,7 @@ import torch.nn.functional as F
 
 from reglab.exercises import check_drop_path, check_ema_update, check_fgsm
 
-
-def verdict(check, function, capsys):
-    passed = check(function)
-    out = capsys.readouterr().out
-    assert "Traceback" not in out
-    return passed, out
-
-
-def assert_fails_with(check, wrong, hint, exercise, capsys):
-    passed, out = verdict(check, wrong, capsys)
-    assert not passed
-    assert f"✘ Exercise {exercise}" in out and hint in out, out
+from exercise_helpers import assert_fails_with, verdict
 
 
 # Chapter 10: FGSM ----------------------------------------------------------------------------------------------------
