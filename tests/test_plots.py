@@ -70,3 +70,17 @@ def test_decision_boundary_colours_the_regions_of_the_model(device):
 def test_axes_argument_is_checked():
     with pytest.raises(TypeError, match="'ax' parameter"):
         plots.plot_learning_curves(history(), ax="left")
+
+
+def test_image_grid_draws_one_row_per_entry_at_the_shortest_length():
+    grey = torch.rand(5, 1, 8, 8)
+    colour = torch.rand(3, 3, 8, 8)
+    axes = plots.plot_image_grid({"grey": grey, "colour": colour})
+    assert axes.shape == (2, 3)  # the shortest batch has 3 images
+    np.testing.assert_allclose(axes[0, 1].get_images()[0].get_array(), grey[1, 0].numpy())
+    np.testing.assert_allclose(axes[1, 2].get_images()[0].get_array(), colour[2].permute(1, 2, 0).numpy())
+    assert [axes[r, 0].get_ylabel() for r in range(2)] == ["grey", "colour"]
+    with pytest.raises(ValueError, match="1 or 3 channels"):
+        plots.plot_image_grid({"bad": torch.rand(2, 2, 4, 4)})
+    with pytest.raises(ValueError, match="non-empty mapping"):
+        plots.plot_image_grid({})
