@@ -11,13 +11,8 @@ from reglab.train import EMA, fit
 SETTINGS = settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
-@SETTINGS
-@given(decay=st.floats(0.0, 0.999), steps=st.integers(1, 12), seed=st.integers(0, 1000))
-def test_matches_closed_form(device, decay, steps, seed):
-    torch.manual_seed(seed)
-    model = nn.Linear(3, 2).to(device).double()
-    theta0 = [p.detach().clone() for p in model.parameters()]
-    ema = EMA(model, decay=decay)
+def random_steps(model, ema, steps):
+    """Give the model new random weights ``steps`` times, updating ``ema`` after each; return the weights seen."""
     snapshots = []
     for _ in range(steps):
         with torch.no_grad():
@@ -25,6 +20,17 @@ def test_matches_closed_form(device, decay, steps, seed):
                 p.copy_(torch.randn_like(p))
         snapshots.append([p.detach().clone() for p in model.parameters()])
         ema.update(model)
+    return snapshots
+
+
+@SETTINGS
+@given(decay=st.floats(0.0, 0.999), steps=st.integers(1, 12), seed=st.integers(0, 1000))
+def test_matches_closed_form(device, decay, steps, seed):
+    torch.manual_seed(seed)
+    model = nn.Linear(3, 2).to(device).double()
+    theta0 = [p.detach().clone() for p in model.parameters()]
+    ema = EMA(model, decay=decay)
+    snapshots = random_steps(model, ema, steps)
     # closed form: alpha^t theta_0 + (1 - alpha) sum_s alpha^(t-s) theta_s
     for k, average in enumerate(ema.module.parameters()):
         expected = decay**steps * theta0[k] + sum(
@@ -38,13 +44,7 @@ def test_warmup_is_the_running_mean(device, steps):
     torch.manual_seed(0)
     model = nn.Linear(4, 4).to(device).double()
     ema = EMA(model, decay=0.99, warmup=True)
-    snapshots = []
-    for _ in range(steps):
-        with torch.no_grad():
-            for p in model.parameters():
-                p.copy_(torch.randn_like(p))
-        snapshots.append([p.detach().clone() for p in model.parameters()])
-        ema.update(model)
+    snapshots = random_steps(model, ema, steps)
     for k, average in enumerate(ema.module.parameters()):
         torch.testing.assert_close(average, torch.stack([s[k] for s in snapshots]).mean(0))
     assert int(ema.num_updates) == steps

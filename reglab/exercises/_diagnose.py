@@ -6,21 +6,14 @@ from collections.abc import Callable
 
 import torch
 
+from reglab.exercises.checking import close as _close
+
 __all__ = ["close", "known_mistake", "forked_rng"]
 
 
 def close(got: object, expected: object, atol: float = 1e-5, rtol: float = 1e-4) -> bool:
-    """Whether ``got`` equals ``expected`` (tensors, numbers, or tuples of them) within tolerance, never raising."""
-    if isinstance(expected, (tuple, list)):
-        return isinstance(got, (tuple, list)) and len(got) == len(expected) and all(
-            close(g, e, atol, rtol) for g, e in zip(got, expected)
-        )
-    if isinstance(expected, torch.Tensor):
-        if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
-            return False
-        g, e = got.detach().cpu().double(), expected.detach().cpu().double()
-        return bool(torch.allclose(g, e, atol=atol, rtol=rtol, equal_nan=True))
-    return got == expected
+    """:func:`~reglab.exercises.checking.close` with NaN equal to NaN, so a wrong answer that yields NaN is recognized."""
+    return _close(got, expected, atol, rtol, equal_nan=True)
 
 
 def known_mistake(got: object, mistakes: dict[str, object]) -> str | None:

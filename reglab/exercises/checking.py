@@ -31,17 +31,17 @@ class Case:
     rtol: float = 1e-5
 
 
-def _same(got: object, expected: object, case: Case) -> bool:
+def close(got: object, expected: object, atol: float, rtol: float, *, equal_nan: bool = False) -> bool:
+    """Whether ``got`` equals ``expected`` (tensors, numbers, or tuples of them) within tolerance, never raising."""
     if isinstance(expected, (tuple, list)):
         return isinstance(got, (tuple, list)) and len(got) == len(expected) and all(
-            _same(g, e, case) for g, e in zip(got, expected)
+            close(g, e, atol, rtol, equal_nan=equal_nan) for g, e in zip(got, expected)
         )
     if isinstance(expected, torch.Tensor):
-        if not isinstance(got, torch.Tensor):
+        if not isinstance(got, torch.Tensor) or got.shape != expected.shape:
             return False
-        if got.shape != expected.shape:
-            return False
-        return bool(torch.allclose(got.detach().to(expected.dtype).cpu(), expected.detach().cpu(), atol=case.atol, rtol=case.rtol))
+        g, e = got.detach().cpu().double(), expected.detach().cpu().double()
+        return bool(torch.allclose(g, e, atol=atol, rtol=rtol, equal_nan=equal_nan))
     return got == expected
 
 
@@ -72,7 +72,7 @@ def run_check(exercise: str, function: object, cases: list[Case]) -> bool:
             if case.hint:
                 print(f"  Hint: {case.hint}")
             return False
-        if not _same(got, expected, case):
+        if not close(got, expected, case.atol, case.rtol):
             print(f"✘ {exercise}, case '{case.name}':\n  expected {_show(expected)}\n  got      {_show(got)}")
             hint = (case.diagnose(got) if case.diagnose else None) or case.hint
             if hint:
