@@ -63,6 +63,25 @@ def test_book_builds_without_warnings(built_book):
     assert "reglab.train.fit" in api and "DeviceLoader" in api
 
 
+@pytest.mark.book
+def test_figures_are_numbered_per_chapter(built_book):
+    """Chapter 6's figures read "Fig. 6.1", "Fig. 6.2", ... in page order (book/_ext/chapter_figures.py)."""
+    html, _ = built_book
+    for path in CHAPTERS:
+        chapter = int(path.stem.split("_")[0])
+        page = (html / "chapters" / f"{path.stem}.html").read_text()
+        numbers = re.findall(r'class="caption-number">Fig\. ([\d.]+)', page)
+        assert numbers == [f"{chapter}.{k}" for k in range(1, len(numbers) + 1)], f"{path.stem}: {numbers}"
+
+
+def test_cross_references_are_checked():
+    """nitpicky: a reference that does not resolve (a label, a page, a reglab name) is a warning, and -W fails on it."""
+    config = yaml.safe_load((ROOT / "_config.yml").read_text())["sphinx"]["config"]
+    assert config["nitpicky"] is True
+    for kind, target in config.get("nitpick_ignore_regex", []):
+        assert not re.fullmatch(target, "reglab.train.History"), f"{kind} {target!r} hides reglab's own names"
+
+
 def cited_keys() -> set[str]:
     """Every key of a {cite} role (any variant: cite, cite:p, cite:t) in the pages and chapters."""
     texts = [p.read_text() for p in (ROOT / "book").glob("*.md")]
@@ -85,6 +104,30 @@ def test_every_citation_is_in_the_bibliography_and_every_entry_is_cited():
     assert entries - cited == set(), f"in book/references.bib but never cited: {sorted(entries - cited)}"
 
 
+def test_every_bibliography_entry_names_its_work_and_how_to_find_it():
+    """Authors, title, year, a venue, and a DOI, an arXiv id or (for JMLR, PMLR, old NeurIPS, books) a URL.
+
+    Parsed with pybtex, the parser the book's bibliography itself goes through.
+    """
+    from pybtex.database import parse_file
+
+    for key, entry in parse_file(ROOT / "book" / "references.bib").entries.items():
+        fields = {name.lower(): value for name, value in entry.fields.items()}
+        assert entry.persons.get("author"), f"{key}: no author"
+        assert fields.get("title"), f"{key}: no title"
+        assert re.fullmatch(r"(19|20)\d\d", fields.get("year", "")), f"{key}: year {fields.get('year')!r}"
+        venues = ("journal", "booktitle", "publisher", "howpublished", "eprint")
+        assert any(fields.get(v) for v in venues), f"{key}: no venue ({', '.join(venues)})"
+        if "doi" in fields:
+            assert re.fullmatch(r"10\.\d{4,9}/\S+", fields["doi"]), f"{key}: malformed DOI {fields['doi']!r}"
+        if "eprint" in fields:
+            assert re.fullmatch(r"\d{4}\.\d{4,5}", fields["eprint"]), f"{key}: malformed arXiv id {fields['eprint']!r}"
+            assert fields.get("archiveprefix") == "arXiv", f"{key}: eprint without archivePrefix = {{arXiv}}"
+        if "url" in fields:
+            assert fields["url"].startswith("https://"), f"{key}: url must be https"
+        assert {"doi", "eprint", "url"} & fields.keys(), f"{key}: give a DOI, an arXiv id (eprint) or a URL"
+
+
 NOTEBOOKS = CHAPTERS + sorted((ROOT / "book").glob("*.ipynb"))
 
 
@@ -93,6 +136,17 @@ def figure_cells(path: Path) -> list[tuple[int, nbformat.NotebookNode]]:
     cells = nbformat.read(path, as_version=4).cells
     return [(i, c) for i, c in enumerate(cells)
             if c.cell_type == "code" and any("image/png" in o.get("data", {}) for o in c.get("outputs", []))]
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_stored_outputs_do_not_show_the_build_machine(path):
+    """Tracebacks and warnings would print where the libraries were installed: readers see the message only."""
+    for cell in nbformat.read(path, as_version=4).cells:
+        for output in cell.get("outputs", []):
+            text = output.get("text", "") + "\n".join(output.get("traceback", []))
+            text += "".join(str(v) for kind, v in output.get("data", {}).items() if kind.startswith("text/"))
+            found = re.search(r"site-packages|\.venv/|/work/|/home/|/tmp/", text)
+            assert not found, f"{path.name}: an output shows a local path ({found.group()}):\n{cell.source[:200]}"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)

@@ -8,7 +8,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import brier_score_loss, log_loss
 
-from reglab.calibration_plots import plot_reliability_diagram
+from reglab.plots import plot_reliability_diagram
 from reglab.metrics import (
     accuracy,
     brier_score,

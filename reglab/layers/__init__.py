@@ -3,17 +3,17 @@
 Each technique is a plain function and a thin module that passes
 ``self.training`` (as in timm's ``layers/drop.py``), one family per module:
 
-- :mod:`reglab.layers.dropout`: ``Dropout``, ``SpatialDropout``, ``EmbeddingDropout``, ``LockedDropout``
-- :mod:`reglab.layers.noise`: ``GaussianNoise``, ``GaussianDropout``
-- :mod:`reglab.layers.dropconnect`: ``DropConnectLinear``
-- :mod:`reglab.layers.attention`: ``DotProductAttention`` (attention dropout)
-- :mod:`reglab.layers.zoneout`: ``ZoneoutGRUCell``
-- :mod:`reglab.layers.mc_dropout`: ``mc_predict``
-- :mod:`reglab.layers.batchnorm`: ``BatchNorm1d``, ``BatchNorm2d``
-- :mod:`reglab.layers.layernorm`: ``LayerNorm``
-- :mod:`reglab.layers.spectral`: ``spectral_norm_estimate``
-- :mod:`reglab.layers.drop_path`: ``DropPath`` (stochastic depth), ``drop_path_rates``
-- :mod:`reglab.layers.shake`: ``ShakeShake``, ``ShakeDrop``
+- ``reglab.layers.dropout``: ``Dropout``, ``SpatialDropout``, ``EmbeddingDropout``, ``LockedDropout``
+- ``reglab.layers.noise``: ``GaussianNoise``, ``GaussianDropout``
+- ``reglab.layers.dropconnect``: ``DropConnectLinear``
+- ``reglab.layers.attention``: ``DotProductAttention`` (attention dropout)
+- ``reglab.layers.zoneout``: ``ZoneoutGRUCell``
+- ``reglab.layers.mc_dropout``: ``mc_predict``
+- ``reglab.layers.batchnorm``: ``BatchNorm1d``, ``BatchNorm2d``
+- ``reglab.layers.layernorm``: ``LayerNorm``
+- ``reglab.layers.spectral``: ``spectral_norm_estimate``
+- ``reglab.layers.drop_path``: ``DropPath`` (stochastic depth), ``drop_path_rates``
+- ``reglab.layers.shake``: ``ShakeShake``, ``ShakeDrop``
 """
 
 from reglab.layers.attention import DotProductAttention, attention

@@ -1,8 +1,8 @@
 """Parameter-norm penalties, weight-decay groups, and the in-place steps of constrained training.
 
-- :mod:`reglab.penalties.norms`: ``l1_penalty``, ``l2_penalty`` (Σθ², no 1/2),
+- ``reglab.penalties.norms``: ``l1_penalty``, ``l2_penalty`` (Σθ², no 1/2),
   ``elastic_net_penalty``, ``decay_param_groups``;
-- :mod:`reglab.penalties.constraints`: ``soft_threshold_`` (the proximal L1
+- ``reglab.penalties.constraints``: ``soft_threshold_`` (the proximal L1
   step), ``max_norm_``, ``clip_weights_``.
 """
 

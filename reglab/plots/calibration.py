@@ -11,7 +11,7 @@ import torch
 from matplotlib.axes import Axes
 
 from reglab.metrics.calibration import expected_calibration_error, reliability_data
-from reglab.plots import _axes
+from reglab.plots._axes import axes_or_new
 
 __all__ = ["plot_reliability_diagram"]
 
@@ -44,7 +44,7 @@ def plot_reliability_diagram(
     edges, confidence, accuracy, count = (t.detach().cpu().double().numpy() for t in data)  # (M+1,), (M,), (M,), (M,)
     filled = count > 0
     left, width = edges[:-1][filled], (edges[1:] - edges[:-1])[filled]
-    ax = _axes(ax, figsize=(4.0, 4.0))
+    ax = axes_or_new(ax, figsize=(4.0, 4.0))
     ax.bar(left, accuracy[filled], width=width, align="edge", color="tab:blue", edgecolor="black", linewidth=0.5,
            label=f"accuracy (ECE = {ece.item():.3f})")
     gap = confidence[filled] - accuracy[filled]  # > 0: over-confident, < 0: under-confident
