@@ -41,6 +41,18 @@ def test_chapter_is_stored_executed_and_complete(path):
     assert notebook.metadata["kernelspec"]["name"] == "python3"
 
 
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_chapter_opens_with_its_number_a_summary_and_learning_goals(path):
+    first = nbformat.read(path, as_version=4).cells[0]
+    assert first.cell_type == "markdown"
+    title, _, rest = first.source.partition("\n")
+    chapter = int(path.stem.split("_")[0])
+    assert re.fullmatch(rf"# {chapter}\. \S.*", title), f"title {title!r} does not start with '# {chapter}. '"
+    summary = rest.split("**Learning goals.**")[0]
+    assert "**Learning goals.**" in rest, "the summary is followed by the learning goals"
+    assert 40 <= len(summary.split()) <= 250, f"a summary of a paragraph or two, not {len(summary.split())} words"
+
+
 @pytest.mark.book
 def test_book_builds_without_warnings(built_book):
     """The HTML builds from the stored outputs (nbval executes the chapters), with no warning."""
@@ -80,6 +92,19 @@ def test_cross_references_are_checked():
     assert config["nitpicky"] is True
     for kind, target in config.get("nitpick_ignore_regex", []):
         assert not re.fullmatch(target, "reglab.train.History"), f"{kind} {target!r} hides reglab's own names"
+
+
+@pytest.mark.book
+def test_references_page_lists_every_entry_with_a_short_label_and_a_link(built_book):
+    """One item per bib entry; labels like "GBC16" or "KMN+17" (a LaTeX accent in a name gives "MullerKH19")."""
+    html, _ = built_book
+    page = (html / "book" / "references.html").read_text()
+    labels = re.findall(r'<span class="label"><span class="fn-bracket">\[</span>([^<]*)<', page)
+    assert len(labels) == len(bibliography_keys())
+    for label in labels:
+        assert re.fullmatch(r"[A-Za-z]{1,5}\+?\d\d[a-z]?", label), f"odd citation label {label!r}: write names in Unicode"
+    links = re.findall(r'href="https://(?:doi\.org|arxiv\.org/abs|[^"]+)"', page.split('class="label"', 1)[1])
+    assert len(links) >= len(labels), "every entry links to its DOI, arXiv page or URL"
 
 
 def cited_keys() -> set[str]:

@@ -4,7 +4,9 @@ For each page of the table of contents: it loads with no console error, no
 failed request and no request to another host; every image has loaded and
 has alt text; MathJax has typeset every formula; a chapter has its code cells,
 outputs and a Colab button pointing at its own notebook; every output image
-is inside a ``<figure>`` with a non-empty caption. A full-page
+is inside a ``<figure>`` with a non-empty caption; Previous and Next lead to
+the neighbours in the table of contents. Search finds pages from the book's
+own index. A full-page
 screenshot of each page goes to ``book/_build/screenshots/`` for review.
 
 Needs Debian's ``chromium`` (``make test`` installs it where it can) and the
@@ -127,6 +129,16 @@ def test_page_works_offline_in_a_browser(page_name, server, browser):
         stored = sum("image/png" in o.get("data", {}) for c in notebook.cells if c.cell_type == "code" for o in c.outputs)
         assert len(figures) == stored, f"{page_name}: {stored} stored images, {len(figures)} on the page"
 
+    # Previous/Next at the foot of the page lead to the neighbours in the table of contents.
+    pages = toc_pages()
+    position = pages.index(page_name)
+    for selector, neighbour in (("a.left-prev", position - 1), ("a.right-next", position + 1)):
+        links = page.eval_on_selector_all(selector, "els => els.map(e => e.href)")
+        if 0 <= neighbour < len(pages):
+            assert links == [f"{server}/{pages[neighbour]}.html"], f"{page_name}: {selector} is {links}, not {pages[neighbour]}"
+        else:
+            assert links == [], f"{page_name}: {selector} leads off the book: {links}"
+
     if page_name.startswith("chapters/"):
         notebook = page_name.split("/")[-1] + ".ipynb"
         colab = [a for a in page.eval_on_selector_all("a[href*='colab.research.google.com']", "els => els.map(e => e.href)")]
@@ -137,3 +149,17 @@ def test_page_works_offline_in_a_browser(page_name, server, browser):
     page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '__')}.png"), full_page=True)
     page.close()
     assert not problems, "\n".join(problems)
+
+
+@pytest.mark.book
+def test_search_works_offline(server, browser):
+    """The search page finds the chapters on dropout from the book's own index, with no other host asked."""
+    requests: list[str] = []
+    page = browser.new_page()
+    page.on("request", lambda request: requests.append(request.url))
+    page.goto(f"{server}/search.html?q=dropout", wait_until="networkidle")
+    page.wait_for_selector("#search-results ul.search li", timeout=20_000)
+    found = page.eval_on_selector_all("#search-results ul.search li a", "els => els.map(e => e.href)")
+    page.close()
+    assert any("chapters/04_dropout.html" in href for href in found), found
+    assert all(urlparse(url).hostname in (None, "127.0.0.1") for url in requests if url.startswith("http")), requests
