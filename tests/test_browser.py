@@ -16,6 +16,7 @@ is downloaded. Where Chromium is missing the test is skipped, except in CI
 """
 
 import functools
+import io
 import os
 import shutil
 import threading
@@ -39,6 +40,22 @@ CHROMIUM_FLAGS = [
 def toc_pages() -> list[str]:
     toc = yaml.safe_load((ROOT / "_toc.yml").read_text())
     return [toc["root"]] + [chapter["file"] for part in toc["parts"] for chapter in part["chapters"]]
+
+
+def blank_bands(png: bytes, band: int = 1000) -> list[int]:
+    """Top edges of the ``band``-pixel strips of the content column that are one flat colour.
+
+    A page of the book never has a whole strip without text or figure in it, so
+    such a strip in a screenshot is a part the browser did not paint.
+    """
+    from PIL import Image, ImageStat
+
+    Image.MAX_IMAGE_PIXELS = None  # the API page is over 100,000 pixels tall
+    image = Image.open(io.BytesIO(png)).convert("L")
+    width, height = image.size
+    column = (width // 4, 0, 3 * width // 4, height)  # the text, between the side bars
+    return [top for top in range(0, height, band)
+            if ImageStat.Stat(image.crop((column[0], top, column[2], min(height, top + band)))).stddev[0] < 1]
 
 
 class QuietHandler(SimpleHTTPRequestHandler):
@@ -145,10 +162,19 @@ def test_page_works_offline_in_a_browser(page_name, server, browser):
         assert colab and all(href.endswith(f"/blob/main/chapters/{notebook}") for href in colab), colab
         assert page.locator(".cell_input").count() > 0 and page.locator(".cell_output").count() > 0
 
+    # Headless Chromium sometimes leaves parts of a very tall page unpainted in a full-page
+    # capture (the errata page showed white bands); take it again until the whole page is there.
+    for _ in range(3):
+        shot = page.screenshot(full_page=True)
+        unpainted = blank_bands(shot)
+        if not unpainted:
+            break
+        page.wait_for_timeout(1000)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=str(SCREENSHOTS / f"{page_name.replace('/', '__')}.png"), full_page=True)
+    (SCREENSHOTS / f"{page_name.replace('/', '__')}.png").write_bytes(shot)
     page.close()
     assert not problems, "\n".join(problems)
+    assert not unpainted, f"{page_name}: the screenshot is blank from y = {unpainted} px (1000 px bands)"
 
 
 @pytest.mark.book
