@@ -177,6 +177,22 @@ def test_spectral_norm_estimate_matches_torch_parametrization():
                                rtol=1e-4, atol=0)
 
 
+def test_spectral_norm_estimate_error_shrinks_like_the_fourth_power_of_the_singular_value_ratio():
+    """Three more iterations divide the error by (σ₂/σ₁)^12, the rate the docstring states."""
+    ratio = 0.8
+    generator = torch.Generator().manual_seed(0)
+    left, _ = torch.linalg.qr(torch.randn(6, 6, generator=generator, dtype=torch.float64))
+    right, _ = torch.linalg.qr(torch.randn(6, 6, generator=generator, dtype=torch.float64))
+    weight = left @ torch.diag(torch.tensor([1.0, ratio, 0.5, 0.4, 0.2, 0.1], dtype=torch.float64)) @ right.T
+
+    def error(n_iter):
+        torch.manual_seed(1)  # the same starting vector for both runs
+        return (1.0 - spectral_norm_estimate(weight, n_iter=n_iter)).item()
+
+    observed = error(9) / error(6)
+    assert 0.5 * ratio**12 < observed < 2.0 * ratio**12, (observed, ratio**12)
+
+
 def test_spectral_norm_estimate_bad_arguments():
     with pytest.raises(ValueError, match="'weight' parameter"):
         spectral_norm_estimate(torch.ones(3))

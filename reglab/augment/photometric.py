@@ -4,7 +4,8 @@ Images are floats in [0, 1]. The colour adjustments follow torchvision's
 definitions exactly (``torchvision.transforms.v2.functional.adjust_brightness``,
 ``adjust_contrast``, ``adjust_saturation``), with one factor per image drawn in
 a single vectorized call. Adding Gaussian noise to the inputs is, for small
-noise, equivalent to a Tikhonov penalty on the input gradient of the loss
+noise and the squared error, equivalent to a Tikhonov penalty on the input
+gradient of the model's output, :math:`\\sigma^2 \\lVert \\nabla_x f(x) \\rVert^2`
 (Bishop, 1995).
 
 Papers:

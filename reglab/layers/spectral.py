@@ -33,8 +33,11 @@ def spectral_norm_estimate(weight: torch.Tensor, n_iter: int = 100) -> torch.Ten
         u \\leftarrow \\frac{W v}{\\lVert W v \\rVert}, \\qquad
         \\sigma(W) \\approx u^{\\top} W v
 
-    The error shrinks like :math:`(\\sigma_2 / \\sigma_1)^{2k}` after :math:`k`
-    iterations, so a matrix whose top two singular values are close needs more.
+    After :math:`k` iterations :math:`v` is off the top singular direction by an
+    angle of order :math:`(\\sigma_2 / \\sigma_1)^{2k}`, and the estimate,
+    which equals :math:`\\lVert W v \\rVert`, errs by the square of it, of
+    order :math:`(\\sigma_2 / \\sigma_1)^{4k}`: a matrix whose top two
+    singular values are close needs more iterations.
 
     Args:
         weight (Tensor): a matrix, or a kernel whose first dimension is the
