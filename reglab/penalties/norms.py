@@ -136,9 +136,9 @@ def decay_param_groups(model: nn.Module, weight_decay: float) -> list[dict]:
     weight matrix of a linear layer or an embedding, a convolution kernel) and
     does not belong to a normalization layer. Biases, every parameter of a
     batch/layer/group/RMS norm, and other vectors and scalars are **not**
-    decayed: shrinking a bias or a norm layer's scale towards zero does not
-    limit the model's capacity, it only moves the function (and a norm layer
-    followed by its scale is unchanged when the preceding weights shrink).
+    decayed: shrinking a bias towards zero does not limit the model's
+    capacity, it only moves the function, and a norm layer's per-channel gain
+    and offset are, by the usual practice, treated the same way.
     A parameter shared by two modules appears once.
 
     Args:
