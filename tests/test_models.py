@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from sklearn.linear_model import Ridge
 from torch import nn
 
-from reglab.models import MLP, SmallCNN, fit_polynomial, polynomial_features
+from reglab.models import MLP, LeNet5, SmallCNN, fit_polynomial, polynomial_features
 
 
 def test_mlp_computes_the_same_function_as_a_hand_built_network(device):
@@ -57,6 +57,27 @@ def test_small_cnn_shapes_on_every_image_size(size, device):
 def test_small_cnn_rejects_bad_arguments():
     with pytest.raises(ValueError, match="'num_classes' parameter of SmallCNN"):
         SmallCNN(1, 0)
+
+
+def test_lenet5_has_the_paper_feature_maps_and_parameter_count(device):
+    """Feature maps 6@28×28, 6@14×14, 16@10×10, 16@5×5 (LeCun et al., 1998, figure 2); parameters in closed form."""
+    model = LeNet5().to(device)
+    shapes = []
+    for layer in model.features:
+        layer.register_forward_hook(lambda module, inputs, output: shapes.append(tuple(output.shape[1:])))
+    out = model(torch.randn(3, 1, 32, 32, device=device))
+    assert out.shape == (3, 10) and out.device.type == device.type
+    assert shapes[::3] + shapes[2::3] == [(6, 28, 28), (16, 10, 10), (6, 14, 14), (16, 5, 5)]
+    c1, c3 = 6 * (25 + 1), 16 * (6 * 25 + 1)
+    c5, f6, output = 120 * (400 + 1), 84 * (120 + 1), 10 * (84 + 1)
+    assert sum(p.numel() for p in model.parameters()) == c1 + c3 + c5 + f6 + output == 61_706
+
+
+def test_lenet5_rejects_bad_arguments_and_28_by_28_images():
+    with pytest.raises(ValueError, match="'num_classes' parameter of LeNet5"):
+        LeNet5(0)
+    with pytest.raises(ValueError, match=r"'x' parameter of LeNet5 must be images of shape \(N, 1, 32, 32\)"):
+        LeNet5()(torch.zeros(2, 1, 28, 28))
 
 
 @given(degree=st.integers(0, 6), x=st.lists(st.floats(-2, 2), min_size=1, max_size=10))
