@@ -13,7 +13,7 @@ Modules (one idea each):
 - :mod:`reglab.losses`: soft-target cross-entropy, label smoothing, distillation
 - :mod:`reglab.train`: one training loop with hooks for regularizers
 - :mod:`reglab.models`: the small models the chapters share
-- :mod:`reglab.metrics`: accuracy, bias–variance decomposition, calibration
+- :mod:`reglab.metrics`: accuracy, bias–variance decomposition, calibration, sharpness
 - :mod:`reglab.plots`: the course's figures
 - :mod:`reglab.utils`: seeding and device choice
 - :mod:`reglab.ablation`: a grid of regularizer configurations × seeds, resumable, tabulated and plotted

@@ -78,4 +78,9 @@ def get_device(name: str | None = None) -> torch.device:
         raise ValueError(
             parameter_error("name", "get_device", "a device present on this machine (cpu, cuda or mps)", name)
         )
+    count = {"cuda": torch.cuda.device_count, "mps": lambda: 1}.get(device.type)
+    if count is not None and device.index is not None and device.index >= count():
+        raise ValueError(parameter_error(
+            "name", "get_device", f"a {device.type} device present on this machine (index 0 to {count() - 1})", name
+        ))
     return device

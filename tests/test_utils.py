@@ -50,3 +50,14 @@ def test_get_device_rejects_unknown_and_unavailable(monkeypatch):
     if not torch.cuda.is_available():
         with pytest.raises(ValueError, match="a device present on this machine"):
             get_device("cuda")
+
+
+def test_get_device_rejects_a_gpu_index_the_machine_lacks(monkeypatch):
+    # "cuda:1" on a machine with one GPU used to be returned, and fail only at the first tensor moved there
+    monkeypatch.delenv("REGLAB_DEVICE", raising=False)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    assert get_device("cuda:0") == torch.device("cuda:0")
+    assert get_device("cuda") == torch.device("cuda")
+    with pytest.raises(ValueError, match=r"a cuda device present on this machine \(index 0 to 0\). Got 'cuda:1'"):
+        get_device("cuda:1")

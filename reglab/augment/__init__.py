@@ -1,7 +1,7 @@
 """Data augmentation on whole batches, on their device.
 
-Every transform takes a batch ``(N, C, H, W)`` where it already is (CPU or
-GPU), draws each image's random parameters in one vectorized call (an
+Every transform takes a batch ``(N, C, H, W)`` (:func:`mixup` also any
+``(N, *)``, such as points) where it already is (CPU or GPU), draws each image's random parameters in one vectorized call (an
 optional ``torch.Generator`` makes it reproducible), and never reads back to
 the host. Each function has a class beside it that stores its arguments:
 

@@ -18,7 +18,7 @@ from reglab._validation import check_int, check_real, parameter_error
 __all__ = ["polynomial_value", "make_polynomial", "make_moons", "make_sparse_regression"]
 
 DEFAULT_COEFFICIENTS = (0.0, 5.0, 0.0, -20.0, 0.0, 16.0)
-"""The Chebyshev polynomial T₅(x) = 16x⁵ - 20x³ + 5x, which swings between -1 and 1 six times on [-1, 1]."""
+"""The Chebyshev polynomial T₅(x) = 16x⁵ - 20x³ + 5x, which reaches -1 and 1 alternately six times on [-1, 1] (five swings)."""
 
 
 def polynomial_value(x: torch.Tensor, coefficients: Sequence[float]) -> torch.Tensor:

@@ -15,7 +15,7 @@ __all__: list[str] = []
 
 
 class _DropoutBase(nn.Module):
-    """A module with one drop probability ``p`` in [0, 1) that acts only in training mode."""
+    """A module with one drop probability ``p`` in [0, 1) whose randomness acts only in training mode."""
 
     def __init__(self, p: float = 0.5) -> None:
         super().__init__()

@@ -82,7 +82,8 @@ def drop_path_rates(depth: int, p_max: float) -> list[float]:
     :math:`p_L^{\\text{keep}} = 0.5` in the paper: the last block survives half
     the time, the first almost always. (timm's models use
     ``torch.linspace(0, p_max, depth)`` instead, which starts at 0 for the first
-    block; the two differ by one step of the ramp.)
+    block; for ``depth > 1`` both end at ``p_max``, and they differ by at
+    most one step :math:`p_L / L`, at the first block.)
 
     Args:
         depth (int): number of residual blocks :math:`L`, at least 1.

@@ -26,7 +26,19 @@ __all__ = ["is_dropout", "mc_predict"]
 
 
 def is_dropout(module: nn.Module) -> bool:
-    """True for the dropout layers of ``torch.nn`` and of :mod:`reglab.layers`."""
+    """True for the dropout layers of ``torch.nn`` and the :mod:`reglab.layers` modules with a drop probability ``p``.
+
+    That is ``Dropout``, ``SpatialDropout``, ``EmbeddingDropout``,
+    ``LockedDropout``, ``GaussianDropout``, ``DotProductAttention``,
+    ``ZoneoutGRUCell``, ``DropPath`` and ``ShakeDrop``; not
+    ``DropConnectLinear``, ``GaussianNoise`` or ``ShakeShake``, which
+    :func:`mc_predict` therefore leaves in evaluation mode.
+
+    Example:
+        >>> from reglab.layers import DropConnectLinear, DropPath
+        >>> is_dropout(nn.Dropout(0.1)), is_dropout(DropPath(0.1)), is_dropout(DropConnectLinear(2, 2))
+        (True, True, False)
+    """
     return isinstance(module, (_DropoutNd, _DropoutBase))
 
 

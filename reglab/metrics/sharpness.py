@@ -76,8 +76,10 @@ def sharpness(
 
     where :math:`H = \\nabla^2_\\theta \\frac{1}{N}\\sum_i \\ell(f_\\theta(x_i), y_i)`.
     :math:`\\lambda_k` converges to the eigenvalue of largest magnitude
-    (at a minimum, the largest, positive eigenvalue), geometrically at the
-    rate :math:`|\\lambda_2 / \\lambda_1|`. The iterations run a fixed number
+    (at a minimum, the largest, positive eigenvalue): :math:`v_k` approaches
+    its eigenvector geometrically at the rate :math:`|\\lambda_2 / \\lambda_1|`
+    per iteration and, :math:`H` being symmetric, the Rayleigh quotient
+    :math:`\\lambda_k` at the square of that rate. The iterations run a fixed number
     of times, with no read back to the host. The model is evaluated in eval
     mode (no dropout noise); its mode and its gradients are left as found.
 

@@ -100,8 +100,10 @@ class ResNet(nn.Module):
 
     Stage :math:`s` has ``width * 2**s`` channels; every stage after the first
     starts with a stride-2 block. With ``blocks=(2, 2)`` and ``width=16`` on
-    8×8 digits it has about 40,000 parameters; ``blocks=(3, 3, 3)`` is the
-    20-layer ResNet of He et al. for CIFAR-10.
+    8×8 digits it has about 43,000 parameters; ``blocks=(3, 3, 3)`` has the
+    depth and widths of He et al.'s 20-layer ResNet for CIFAR-10 (which uses
+    parameter-free zero-padded identity shortcuts where this one has 1×1
+    projections).
 
     Args:
         in_channels (int): image channels.

@@ -46,8 +46,8 @@ class EarlyStopping:
         mode (str): ``"min"`` (lower is better) or ``"max"``. Default: ``"min"``.
         patience (int): epochs without improvement before stopping, >= 1.
             Default: 10.
-        min_delta (float): smallest change that counts as an improvement, >= 0.
-            Default: 0.
+        min_delta (float): an improvement must beat the best value by more
+            than this, >= 0. Default: 0.
         restore_best (bool): load the best epoch's weights at the end of
             training. Default: True.
 

@@ -1,6 +1,6 @@
 """One training loop for every chapter, with named hooks for regularizers.
 
-A regularizer enters training at one of five places, and ``fit`` has a named
+A regularizer enters training at one of six places, and ``fit`` has a named
 hook for each, so a chapter adds exactly one argument to turn one on:
 
 ==================  =============================================  ==========================
