@@ -18,6 +18,7 @@ import torch
 
 __all__ = [
     "check_bool",
+    "check_class_indices",
     "check_int",
     "check_real",
     "check_probability",
@@ -107,6 +108,26 @@ def check_tensor(
         raise TypeError(parameter_error(name, owner, "a floating-point tensor", f"dtype {value.dtype}"))
     if floating is False and (value.is_floating_point() or value.is_complex()):
         raise TypeError(parameter_error(name, owner, "an integer tensor", f"dtype {value.dtype}"))
+    return value
+
+
+def check_class_indices(
+    value: object,
+    name: str,
+    owner: str,
+    *,
+    ndim: int | tuple[int, ...] | None = None,
+    min_ndim: int | None = None,
+) -> torch.Tensor:
+    """Check a tensor of class indices: int64, the dtype ``F.one_hot`` and ``F.cross_entropy`` require.
+
+    Only the type, dtype and rank are checked: checking that the indices lie in
+    ``[0, K)`` would read them back to the host.
+    """
+    check_tensor(value, name, owner, ndim=ndim, min_ndim=min_ndim)
+    if value.dtype != torch.int64:
+        allowed = "an int64 tensor of class indices (as F.one_hot and F.cross_entropy require; convert with .long())"
+        raise TypeError(parameter_error(name, owner, allowed, f"dtype {value.dtype}"))
     return value
 
 

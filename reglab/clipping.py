@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable
+from numbers import Real
 
 import torch
 from torch import nn
@@ -43,7 +44,9 @@ def _grads(params: Params, owner: str) -> list[torch.Tensor]:
 
 
 def _norm_type(norm_type: float, owner: str) -> float:
-    if isinstance(norm_type, bool) or not isinstance(norm_type, (int, float)) or float(norm_type) not in _NORM_TYPES:
+    if isinstance(norm_type, bool) or not isinstance(norm_type, Real):
+        raise TypeError(parameter_error("norm_type", owner, "1, 2 or math.inf", norm_type))
+    if float(norm_type) not in _NORM_TYPES:
         raise ValueError(parameter_error("norm_type", owner, "1, 2 or math.inf", norm_type))
     return float(norm_type)
 

@@ -136,7 +136,8 @@ def test_same_seed_same_mix(device):
         (dict(y=torch.tensor([0, 1, 2, 3])), ValueError, "'y' parameter of {} must be class indices in the range \\[0, 2\\]"),
         (dict(y=torch.tensor([0, -1, 2, 1])), ValueError, "'y' parameter of {}"),
         (dict(y=torch.tensor([0, 1])), ValueError, "'y' parameter of {} must be one target per image"),
-        (dict(y=torch.rand(4, 2)), ValueError, "'y' parameter of {}"),
+        (dict(y=torch.rand(4, 2)), ValueError, r"'y' parameter of {} must be float probabilities of shape \(4, 3\)"),
+        (dict(y=torch.ones(4, 3, dtype=torch.long)), TypeError, r"'y' parameter of {} must be float probabilities.*dtype torch.int64"),
         (dict(x=torch.rand(4)), ValueError, "'x' parameter of {}"),
         (dict(generator=1), TypeError, "'generator' parameter of {}"),
     ],
@@ -159,3 +160,18 @@ def test_sample_beta_on_device(device):
     assert lam.device.type == device.type
     assert abs(lam.mean().item() - 0.5) < 0.01  # Beta(2, 2): mean 1/2, std 0.22; 20,000 draws: 0.0016
     assert abs(lam.var().item() - 0.05) < 0.003  # variance a^2 / ((2a)^2 (2a + 1)) = 1/20
+
+
+@pytest.mark.parametrize(
+    "shape, error",
+    [(5, TypeError), ((2.0,), TypeError), ((True,), TypeError), ("5", TypeError), ((4, -1), ValueError)],
+)
+def test_sample_beta_checks_shape(shape, error):
+    with pytest.raises(error, match="'shape' parameter of sample_beta must be a tuple of ints >= 0"):
+        sample_beta(1.0, shape)
+
+
+def test_sample_beta_accepts_lists_sizes_and_empty_shapes():
+    assert sample_beta(1.0, [2, 3]).shape == (2, 3)
+    assert sample_beta(1.0, torch.Size([4])).shape == (4,)
+    assert sample_beta(1.0, (0,)).shape == (0,)

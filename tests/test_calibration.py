@@ -128,3 +128,20 @@ def test_plot_reliability_diagram_draws_the_bins(device):
     np.testing.assert_allclose(heights, data.accuracy.cpu()[filled].numpy(), atol=1e-12)
     assert any("ECE = " in text.get_text() for text in ax.get_legend().get_texts())
     assert ax.get_title() == "calibrated"
+
+
+@pytest.mark.parametrize("fn", [brier_score, negative_log_likelihood, fit_temperature, expected_calibration_error])
+@pytest.mark.parametrize("dtype", [torch.int32, torch.uint8])
+def test_targets_must_be_int64_class_indices(fn, dtype):
+    probs, target = torch.full((3, 2), 0.5), torch.tensor([0, 1, 0], dtype=dtype)
+    owner = "reliability_data" if fn is expected_calibration_error else fn.__name__
+    with pytest.raises(TypeError, match=f"'target' parameter of {owner} must be an int64 tensor of class indices"):
+        fn(probs, target)
+
+
+@pytest.mark.parametrize("eps", [0.0, -1e-3, 1.0, float("nan")])
+def test_negative_log_likelihood_eps_in_open_unit_interval(eps):
+    with pytest.raises(ValueError, match=r"'eps' parameter of negative_log_likelihood must be a finite float in the range \(0, 1\)"):
+        negative_log_likelihood(torch.full((3, 2), 0.5), torch.zeros(3, dtype=torch.long), eps)
+    with pytest.raises(TypeError, match="'eps' parameter of negative_log_likelihood"):
+        negative_log_likelihood(torch.full((3, 2), 0.5), torch.zeros(3, dtype=torch.long), "1e-12")

@@ -103,7 +103,10 @@ def test_nonfinite_gradients(device):
     [
         (lambda w: clip_grad_norm_(w, 0.0), ValueError, "'max_norm' parameter of clip_grad_norm_"),
         (lambda w: clip_grad_norm_(w, 1.0, 3), ValueError, "'norm_type' parameter of clip_grad_norm_"),
-        (lambda w: grad_norm(w, "fro"), ValueError, "'norm_type' parameter of grad_norm"),
+        (lambda w: grad_norm(w, "fro"), TypeError, "'norm_type' parameter of grad_norm"),
+        (lambda w: grad_norm(w, True), TypeError, "'norm_type' parameter of grad_norm"),
+        (lambda w: grad_norm(w, 0.5), ValueError, "'norm_type' parameter of grad_norm must be 1, 2 or math.inf"),
+        (lambda w: ClipGradNorm(1.0, norm_type=None), TypeError, "'norm_type' parameter of ClipGradNorm"),
         (lambda w: clip_grad_value_(w, -1.0), ValueError, "'clip_value' parameter of clip_grad_value_"),
         (lambda w: clip_grad_norm_(3.0, 1.0), TypeError, "'params' parameter of clip_grad_norm_"),
         (lambda w: ClipGradNorm(-1.0), ValueError, "'max_norm' parameter of ClipGradNorm"),

@@ -97,4 +97,6 @@ def test_bad_arguments():
         drop_path_rates(0, 0.5)
     with pytest.raises(ValueError, match="'p_max' parameter of drop_path_rates"):
         drop_path_rates(4, 1.5)
+    with pytest.raises(TypeError, match="'training' parameter of drop_path must be a bool"):
+        drop_path(torch.ones(2, 3), 0.5, "False")
     assert repr(DropPath(0.1)) == "DropPath(p=0.1)"

@@ -81,3 +81,27 @@ def test_bad_arguments():
         EMA("model")
     with pytest.raises(TypeError, match="'warmup' parameter of EMA"):
         EMA(nn.Linear(1, 1), warmup="yes")
+
+
+@pytest.mark.parametrize(
+    "other, got",
+    [
+        (nn.Sequential(nn.Linear(4, 2)), r"0.weight of shape \(2, 4\)"),  # same names, other shapes
+        (nn.Linear(3, 2), r"weight of shape \(2, 3\)"),  # same shapes, other names
+        (nn.Sequential(nn.Linear(3, 2, bias=False)), "no further tensor"),  # one parameter fewer
+        (nn.Sequential(nn.Linear(3, 2), nn.Linear(2, 2)), r"1.weight of shape \(2, 2\)"),  # one more
+        (nn.Sequential(nn.Linear(3, 2), nn.BatchNorm1d(2)), "1.weight"),
+    ],
+)
+def test_update_refuses_another_architecture(other, got):
+    model = nn.Sequential(nn.Linear(3, 2))
+    ema = EMA(model, decay=0.5)
+    before = [p.clone() for p in ema.module.parameters()]
+    with pytest.raises(ValueError, match=f"'model' parameter of EMA.update must be a model with the parameter and "
+                                         f"buffer names and shapes of the EMA's copy.*Got '{got}"):
+        ema.update(other)
+    assert all(torch.equal(a, b) for a, b in zip(before, ema.module.parameters()))  # nothing averaged
+    assert int(ema.num_updates) == 0
+    with pytest.raises(TypeError, match="'model' parameter of EMA.update must be an nn.Module"):
+        ema.update([p for p in model.parameters()])
+    ema.update(nn.Sequential(nn.Linear(3, 2)))  # another instance of the same architecture is fine

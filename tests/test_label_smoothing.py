@@ -89,3 +89,15 @@ def test_bad_arguments(kwargs, error, match):
         label_smoothing_cross_entropy(args.pop("logits"), args.pop("target"), **args)
     with pytest.raises(ValueError, match="'epsilon' parameter of LabelSmoothingCrossEntropy"):
         LabelSmoothingCrossEntropy(2.0)
+
+
+@pytest.mark.parametrize("dtype", [torch.int32, torch.uint8])
+def test_targets_must_be_int64_class_indices(dtype):
+    # F.one_hot and F.cross_entropy need int64; a narrower dtype gets a TypeError naming the target.
+    target = torch.tensor([0, 1, 2], dtype=dtype)
+    with pytest.raises(TypeError, match="'target' parameter of smooth_labels must be an int64 tensor"):
+        smooth_labels(target, 3)
+    with pytest.raises(TypeError, match="'target' parameter of label_smoothing_cross_entropy must be an int64 tensor"):
+        label_smoothing_cross_entropy(torch.zeros(3, 3), target)
+    with pytest.raises(TypeError, match="'target' parameter of label_smoothing_cross_entropy must be an int64 tensor"):
+        LabelSmoothingCrossEntropy(0.1)(torch.zeros(3, 3), target)

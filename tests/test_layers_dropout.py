@@ -25,7 +25,9 @@ from reglab.layers import (
     SpatialDropout,
     ZoneoutGRUCell,
     attention,
+    drop_connect,
     dropout,
+    embedding_dropout,
     gaussian_dropout,
     gaussian_noise,
     locked_dropout,
@@ -277,3 +279,25 @@ def test_dtype_preserved(device, dtype):
     x = torch.ones(8, 4, 3, device=device, dtype=dtype)
     for layer in (Dropout(0.5), SpatialDropout(0.5), LockedDropout(0.5), GaussianDropout(0.3), GaussianNoise(0.1)):
         assert layer.train()(x).dtype == dtype
+
+
+_TRAINING_CALLS = {
+    "dropout": lambda t: dropout(torch.ones(2, 3), 0.5, t),
+    "spatial_dropout": lambda t: spatial_dropout(torch.ones(2, 3, 4), 0.5, t),
+    "embedding_dropout": lambda t: embedding_dropout(torch.ones(2, 3, 4), 0.5, t),
+    "locked_dropout": lambda t: locked_dropout(torch.ones(2, 3, 4), 0.5, t),
+    "gaussian_noise": lambda t: gaussian_noise(torch.ones(2, 3), 0.5, t),
+    "gaussian_dropout": lambda t: gaussian_dropout(torch.ones(2, 3), 0.5, t),
+    "drop_connect": lambda t: drop_connect(torch.ones(2, 3), torch.ones(4, 3), None, 0.5, t),
+    "attention": lambda t: attention(torch.ones(1, 2, 4), torch.ones(1, 2, 4), torch.ones(1, 2, 4), 0.5, t),
+    "zoneout": lambda t: zoneout(torch.zeros(2, 3), torch.ones(2, 3), 0.5, t),
+}
+
+
+@pytest.mark.parametrize("owner", sorted(_TRAINING_CALLS))
+@pytest.mark.parametrize("training", ["False", 1, None])
+def test_training_flag_must_be_a_bool(owner, training):
+    # A truthy string or a number must not silently switch the noise on.
+    with pytest.raises(TypeError, match=f"'training' parameter of {owner} must be a bool"):
+        _TRAINING_CALLS[owner](training)
+    _TRAINING_CALLS[owner](False)

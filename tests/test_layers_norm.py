@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
-from reglab.layers import BatchNorm1d, BatchNorm2d, LayerNorm, spectral_norm_estimate
+from reglab.layers import BatchNorm1d, BatchNorm2d, LayerNorm, batch_norm, layer_norm, spectral_norm_estimate
 
 TOL = dict(atol=1e-5, rtol=1e-5)
 BN_OPTIONS = st.fixed_dictionaries({
@@ -98,11 +98,13 @@ def test_batchnorm_state_dict_loads_both_ways(device):
 
 def test_batchnorm_batch_of_one_raises_like_torch():
     x = torch.randn(1, 3)
-    with pytest.raises(ValueError, match="more than 1 value per channel") as ours:
+    with pytest.raises(ValueError, match=r"'x' parameter of batch_norm must be a tensor with more than 1 value "
+                                         r"per channel when training .*Got 'shape \(1, 3\)'"):
         BatchNorm1d(3).train()(x)
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         nn.BatchNorm1d(3).train()(x)
-    assert "training" in str(ours.value)
+    with pytest.raises(ValueError, match="'x' parameter of batch_norm must be a tensor with more than 1 value"):
+        batch_norm(x, None, None)  # no running statistics: the batch is used even in evaluation
     BatchNorm1d(3).eval()(x)  # evaluation with running statistics is fine
     BatchNorm2d(3).train()(torch.randn(1, 3, 2, 2))  # one image still has 4 values per channel
 
@@ -198,3 +200,40 @@ def test_spectral_norm_estimate_bad_arguments():
         spectral_norm_estimate(torch.ones(3))
     with pytest.raises(ValueError, match="'n_iter' parameter"):
         spectral_norm_estimate(torch.ones(3, 3), n_iter=0)
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        (dict(training="yes"), TypeError, "'training' parameter of batch_norm must be a bool"),
+        (dict(training=1), TypeError, "'training' parameter of batch_norm must be a bool"),
+        (dict(momentum=1.5), ValueError, r"'momentum' parameter of batch_norm must be a finite float in the range \[0, 1\]"),
+        (dict(momentum=-0.1), ValueError, "'momentum' parameter of batch_norm"),
+        (dict(momentum="0.1"), TypeError, "'momentum' parameter of batch_norm"),
+        (dict(momentum=torch.tensor([0.1, 0.1, 0.1])), ValueError, "'momentum' parameter of batch_norm must be a tensor with 0 dimensions"),
+        (dict(momentum=torch.tensor(1)), TypeError, "'momentum' parameter of batch_norm must be a floating-point tensor"),
+        (dict(eps=-1e-5), ValueError, "'eps' parameter of batch_norm must be a finite float >= 0"),
+        (dict(eps=float("inf")), ValueError, "'eps' parameter of batch_norm"),
+        (dict(eps=None), TypeError, "'eps' parameter of batch_norm"),
+    ],
+)
+def test_batch_norm_function_bad_arguments(kwargs, error, match):
+    mean, var = torch.zeros(3), torch.ones(3)
+    with pytest.raises(error, match=match):
+        batch_norm(torch.randn(4, 3), mean, var, **({"training": True} | kwargs))
+    torch.testing.assert_close((mean, var), (torch.zeros(3), torch.ones(3)))  # nothing updated before the error
+
+
+def test_batch_norm_function_accepts_a_scalar_tensor_momentum_and_zero_eps():
+    mean, var = torch.zeros(1), torch.ones(1)
+    y = batch_norm(torch.tensor([[1.0], [3.0]]), mean, var, training=True, momentum=torch.tensor(0.5), eps=0.0)
+    torch.testing.assert_close(y, torch.tensor([[-1.0], [1.0]]))
+    torch.testing.assert_close((mean, var), (torch.tensor([1.0]), torch.tensor([1.5])))
+
+
+def test_layer_norm_function_eps():
+    with pytest.raises(ValueError, match="'eps' parameter of layer_norm must be a finite float >= 0"):
+        layer_norm(torch.randn(2, 4), (4,), eps=-1.0)
+    with pytest.raises(TypeError, match="'eps' parameter of layer_norm"):
+        layer_norm(torch.randn(2, 4), (4,), eps="1e-5")
+    torch.testing.assert_close(layer_norm(torch.tensor([[1.0, 3.0]]), (2,), eps=0.0), torch.tensor([[-1.0, 1.0]]))

@@ -123,7 +123,17 @@ def test_fit_polynomial_rejects_bad_arguments():
         fit_polynomial(x, torch.zeros(4), 2)
     with pytest.raises(ValueError, match="'l2' parameter of fit_polynomial"):
         fit_polynomial(x, x, 2, l2=-1.0)
-    with pytest.raises(ValueError, match="'degree' parameter of polynomial_features"):
+    with pytest.raises(ValueError, match="'degree' parameter of fit_polynomial"):
         fit_polynomial(x, x, -1)
+    with pytest.raises(TypeError, match="'degree' parameter of fit_polynomial"):
+        fit_polynomial(x, x, 2.0)
+    with pytest.raises(ValueError, match=r"'x' parameter of fit_polynomial must be of shape \(N,\) or \(N, 1\)"):
+        fit_polynomial(torch.zeros(5, 2), torch.zeros(10), 2)
+    with pytest.raises(TypeError, match="'x' parameter of fit_polynomial must be a floating-point tensor"):
+        fit_polynomial(torch.arange(5), x, 2)  # integer inputs would also round the coefficients to integers
+    with pytest.raises(TypeError, match="'x' parameter of fit_polynomial must be a torch.Tensor"):
+        fit_polynomial([0.0, 1.0], x, 2)
+    with pytest.raises(ValueError, match="'degree' parameter of polynomial_features"):
+        polynomial_features(x, -1)
     with pytest.raises(ValueError, match=r"of shape \(N,\) or \(N, 1\)"):
         polynomial_features(torch.zeros(5, 2), 2)

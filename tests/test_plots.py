@@ -65,6 +65,11 @@ def test_decision_boundary_colours_the_regions_of_the_model(device):
     assert len(contour.get_paths()) == 2  # two class regions
     with pytest.raises(ValueError, match=r"points of shape \(N, 2\)"):
         plots.plot_decision_boundary(model, torch.zeros(3, 3), torch.zeros(3))
+    with pytest.raises(ValueError, match="'margin' parameter of plot_decision_boundary must be a finite float >= 0"):
+        plots.plot_decision_boundary(model, x, torch.tensor([0, 1]), margin=-1.0)
+    with pytest.raises(TypeError, match="'margin' parameter of plot_decision_boundary"):
+        plots.plot_decision_boundary(model, x, torch.tensor([0, 1]), margin="0.5")
+    plt.close("all")
 
 
 def test_axes_argument_is_checked():

@@ -124,4 +124,8 @@ def test_bad_arguments():
         shake_shake(torch.ones(2, 3), torch.ones(2, 4))
     with pytest.raises(TypeError, match="'alpha' parameter of shake_scale"):
         shake_scale(torch.ones(2), 0.5, torch.ones(2))
+    with pytest.raises(TypeError, match="'training' parameter of shake_shake must be a bool"):
+        shake_shake(torch.ones(2, 3), torch.ones(2, 3), "False")
+    with pytest.raises(TypeError, match="'training' parameter of shake_drop must be a bool"):
+        shake_drop(torch.ones(2, 3), 0.5, 0)
     assert repr(ShakeDrop(0.25)) == "ShakeDrop(p=0.25)"

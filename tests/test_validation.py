@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from reglab._validation import check_bool, check_int, check_probability, check_real, check_tensor
+from reglab._validation import check_bool, check_class_indices, check_int, check_probability, check_real, check_tensor
 
 
 def test_message_names_parameter_owner_range_and_value():
@@ -69,3 +69,13 @@ def test_tensor_rank_and_kind():
         check_tensor(x, "x", "f", floating=False)
     with pytest.raises(TypeError, match="a floating-point tensor"):
         check_tensor(x.long(), "x", "f", floating=True)
+
+
+def test_class_indices_must_be_int64():
+    y = torch.zeros(3, dtype=torch.long)
+    assert check_class_indices(y, "y", "f", ndim=1) is y
+    for dtype in (torch.int32, torch.uint8, torch.bool, torch.float32):
+        with pytest.raises(TypeError, match=r"'y' parameter of f must be an int64 tensor of class indices \(as F.one_hot"):
+            check_class_indices(y.to(dtype), "y", "f")
+    with pytest.raises(ValueError, match="'y' parameter of f must be a tensor with 1 dimensions"):
+        check_class_indices(y.reshape(3, 1), "y", "f", ndim=1)

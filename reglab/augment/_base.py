@@ -16,6 +16,7 @@ References:
 from __future__ import annotations
 
 import math
+from numbers import Integral
 
 import torch
 
@@ -35,6 +36,16 @@ def check_generator(generator: object, owner: str) -> torch.Generator | None:
     if generator is not None and not isinstance(generator, torch.Generator):
         raise TypeError(parameter_error("generator", owner, "a torch.Generator or None", type(generator).__name__))
     return generator
+
+
+def check_shape(shape: object, owner: str) -> tuple[int, ...]:
+    """A tensor shape: a tuple (or list, or ``torch.Size``) of ints >= 0."""
+    allowed = "a tuple of ints >= 0"
+    if not isinstance(shape, (tuple, list)) or any(isinstance(s, bool) or not isinstance(s, Integral) for s in shape):
+        raise TypeError(parameter_error("shape", owner, allowed, shape))
+    if any(s < 0 for s in shape):
+        raise ValueError(parameter_error("shape", owner, allowed, shape))
+    return tuple(int(s) for s in shape)
 
 
 def uniform(shape: tuple[int, ...], low: float, high: float, like: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
@@ -77,7 +88,7 @@ def sample_beta(
 
     Args:
         alpha (float): concentration, > 0. Small alpha puts the mass near 0 and 1.
-        shape (tuple of int): shape of the output.
+        shape (tuple of int): shape of the output, each size >= 0.
         device: where to draw. Default: ``"cpu"``.
         generator (torch.Generator, optional): on ``device``.
 
@@ -90,9 +101,10 @@ def sample_beta(
         (0.5, True)
     """
     alpha = check_real(alpha, "alpha", "sample_beta", low=0.0, low_open=True)
+    shape = check_shape(shape, "sample_beta")
     check_generator(generator, "sample_beta")
-    g1 = _sample_gamma(tuple(shape), alpha, torch.device(device), generator)
-    g2 = _sample_gamma(tuple(shape), alpha, torch.device(device), generator)
+    g1 = _sample_gamma(shape, alpha, torch.device(device), generator)
+    g2 = _sample_gamma(shape, alpha, torch.device(device), generator)
     return g1 / (g1 + g2).clamp_min(torch.finfo(g1.dtype).tiny)
 
 

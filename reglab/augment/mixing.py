@@ -32,8 +32,11 @@ def _targets(y: torch.Tensor, n: int, num_classes: int, owner: str) -> torch.Ten
     if len(y) != n:
         raise ValueError(parameter_error("y", owner, f"one target per image ({n})", f"{len(y)} targets"))
     if y.ndim == 2:
-        if y.shape[1] != num_classes or not y.is_floating_point():
-            raise ValueError(parameter_error("y", owner, f"float probabilities of shape ({n}, {num_classes})", f"{y.dtype} {tuple(y.shape)}"))
+        allowed = f"float probabilities of shape ({n}, {num_classes})"
+        if not y.is_floating_point():
+            raise TypeError(parameter_error("y", owner, allowed, f"dtype {y.dtype}"))
+        if y.shape[1] != num_classes:
+            raise ValueError(parameter_error("y", owner, allowed, f"shape {tuple(y.shape)}"))
         return y
     check_tensor(y, "y", owner, floating=False)
     # On the CPU the range check is free; on an accelerator one_hot's scatter asserts on the device instead.

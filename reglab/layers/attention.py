@@ -60,6 +60,7 @@ def attention(
                  [0.5000, 0.5000]]])
     """
     p = check_probability(p, "p", "attention")
+    check_bool(training, "training", "attention")
     check_bool(causal, "causal", "attention")
     for name, t in (("q", q), ("k", k), ("v", v)):
         check_tensor(t, name, "attention", min_ndim=2, floating=True)

@@ -19,7 +19,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reglab._validation import check_bool, check_int, check_real, check_tensor
+from reglab._validation import check_bool, check_int, check_real, check_tensor, parameter_error
 
 __all__ = ["batch_norm", "BatchNorm1d", "BatchNorm2d"]
 
@@ -56,8 +56,9 @@ def batch_norm(
         weight (Tensor, optional): :math:`\\gamma`, shape :math:`(C,)`. Default: None (1).
         bias (Tensor, optional): :math:`\\beta`, shape :math:`(C,)`. Default: None (0).
         training (bool): use and update batch statistics. Default: False.
-        momentum (float or Tensor): :math:`m`. Default: 0.1.
-        eps (float): :math:`\\epsilon`, added to the variance. Default: 1e-5.
+        momentum (float or Tensor): :math:`m`, in [0, 1] (a 0-dim float tensor is
+            not range-checked, to keep its value on the device). Default: 0.1.
+        eps (float): :math:`\\epsilon \\ge 0`, added to the variance. Default: 1e-5.
 
     Shape:
         - Input: :math:`(N, C, *)`. Output: same shape.
@@ -71,11 +72,19 @@ def batch_norm(
         >>> mean, var  # 0.5 * 0 + 0.5 * 2 and 0.5 * 1 + 0.5 * 2 (unbiased variance of 1, 3)
         (tensor([1.]), tensor([1.5000]))
     """
-    check_tensor(x, "x", "batch_norm", min_ndim=2)
+    owner = "batch_norm"
+    check_tensor(x, "x", owner, min_ndim=2)
+    training = check_bool(training, "training", owner)
+    if isinstance(momentum, torch.Tensor):  # the cumulative average's 1/t: its value stays on the device
+        check_tensor(momentum, "momentum", owner, ndim=0, floating=True)
+    else:
+        momentum = check_real(momentum, "momentum", owner, low=0.0, high=1.0)
+    eps = check_real(eps, "eps", owner, low=0.0)
     use_batch = training or running_mean is None
     n = x.numel() // x.shape[1]  # values per channel
     if use_batch and n <= 1:
-        raise ValueError(f"Expected more than 1 value per channel when training, got input size {tuple(x.shape)}")
+        allowed = "a tensor with more than 1 value per channel when training (or without running statistics)"
+        raise ValueError(parameter_error("x", owner, allowed, f"shape {tuple(x.shape)}"))
     shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)  # (1, C, 1, ..., 1) broadcasts over (N, C, *)
     if use_batch:
         dims = [0, *range(2, x.ndim)]  # every dimension but the channel

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import torch
 
-from reglab._validation import check_int, check_probability, check_tensor
+from reglab._validation import check_bool, check_int, check_probability, check_tensor
 from reglab.layers._base import _DropoutBase
 
 __all__ = ["drop_path", "DropPath", "drop_path_rates"]
@@ -62,6 +62,7 @@ def drop_path(x: torch.Tensor, p: float = 0.0, training: bool = True) -> torch.T
         True
     """
     p = check_probability(p, "p", "drop_path")
+    check_bool(training, "training", "drop_path")
     check_tensor(x, "x", "drop_path", min_ndim=1)
     if not training or p == 0.0:
         return x

@@ -21,7 +21,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab._validation import check_probability, check_tensor
+from reglab._validation import check_bool, check_probability, check_tensor
 
 __all__ = ["drop_connect", "DropConnectLinear"]
 
@@ -58,6 +58,7 @@ def drop_connect(
         tensor([[3., 3.]])
     """
     p = check_probability(p, "p", "drop_connect")
+    check_bool(training, "training", "drop_connect")
     check_tensor(weight, "weight", "drop_connect", ndim=2)
     if training and p > 0.0:
         mask = torch.empty_like(weight).bernoulli_(1.0 - p)  # (out, in), one coin per weight

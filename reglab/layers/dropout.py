@@ -69,6 +69,7 @@ def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Ten
         [0.0, 2.0]
     """
     p = check_probability(p, "p", "dropout")
+    check_bool(training, "training", "dropout")
     check_tensor(x, "x", "dropout")
     if not training or p == 0.0:
         return x
@@ -100,6 +101,7 @@ def spatial_dropout(x: torch.Tensor, p: float = 0.5, training: bool = True) -> t
         True
     """
     p = check_probability(p, "p", "spatial_dropout")
+    check_bool(training, "training", "spatial_dropout")
     check_tensor(x, "x", "spatial_dropout", min_ndim=3)
     if not training or p == 0.0:
         return x
@@ -133,6 +135,7 @@ def embedding_dropout(x: torch.Tensor, p: float = 0.5, training: bool = True) ->
         True
     """
     p = check_probability(p, "p", "embedding_dropout")
+    check_bool(training, "training", "embedding_dropout")
     check_tensor(x, "x", "embedding_dropout", min_ndim=2)
     if not training or p == 0.0:
         return x
@@ -166,6 +169,7 @@ def locked_dropout(x: torch.Tensor, p: float = 0.5, training: bool = True, batch
         True
     """
     p = check_probability(p, "p", "locked_dropout")
+    check_bool(training, "training", "locked_dropout")
     check_bool(batch_first, "batch_first", "locked_dropout")
     check_tensor(x, "x", "locked_dropout", ndim=3)
     if not training or p == 0.0:

@@ -42,7 +42,7 @@ def layer_norm(
         normalized_shape (tuple of int): the trailing shape to normalize over.
         weight (Tensor, optional): :math:`\\gamma`, of ``normalized_shape``. Default: None (1).
         bias (Tensor, optional): :math:`\\beta`, of ``normalized_shape``. Default: None (0).
-        eps (float): added to the variance. Default: 1e-5.
+        eps (float): added to the variance, >= 0. Default: 1e-5.
 
     Shape:
         - Input: :math:`(*, \\text{normalized\\_shape})`. Output: same shape.
@@ -52,6 +52,7 @@ def layer_norm(
         tensor([[-1.,  1.]])
     """
     check_tensor(x, "x", "layer_norm", min_ndim=len(normalized_shape))
+    eps = check_real(eps, "eps", "layer_norm", low=0.0)
     if tuple(x.shape[x.ndim - len(normalized_shape):]) != tuple(normalized_shape):
         raise ValueError(parameter_error("x", "layer_norm", f"a tensor ending in {tuple(normalized_shape)}",
                                          f"shape {tuple(x.shape)}"))

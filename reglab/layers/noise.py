@@ -20,7 +20,7 @@ import math
 import torch
 from torch import nn
 
-from reglab._validation import check_probability, check_real, check_tensor
+from reglab._validation import check_bool, check_probability, check_real, check_tensor
 from reglab.layers._base import _DropoutBase
 
 __all__ = ["gaussian_noise", "GaussianNoise", "gaussian_dropout", "GaussianDropout"]
@@ -46,6 +46,7 @@ def gaussian_noise(x: torch.Tensor, sigma: float = 0.1, training: bool = True) -
         True
     """
     sigma = check_real(sigma, "sigma", "gaussian_noise", low=0.0)
+    check_bool(training, "training", "gaussian_noise")
     check_tensor(x, "x", "gaussian_noise", floating=True)
     if not training or sigma == 0.0:
         return x
@@ -74,6 +75,7 @@ def gaussian_dropout(x: torch.Tensor, p: float = 0.5, training: bool = True) -> 
         torch.Size([2, 3])
     """
     p = check_probability(p, "p", "gaussian_dropout")
+    check_bool(training, "training", "gaussian_dropout")
     check_tensor(x, "x", "gaussian_dropout", floating=True)
     if not training or p == 0.0:
         return x

@@ -28,7 +28,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reglab._validation import check_probability, check_tensor, parameter_error
+from reglab._validation import check_bool, check_probability, check_tensor, parameter_error
 from reglab.layers._base import _DropoutBase
 
 __all__ = ["shake_scale", "shake_shake", "ShakeShake", "shake_drop", "ShakeDrop"]
@@ -119,6 +119,7 @@ def shake_shake(x1: torch.Tensor, x2: torch.Tensor, training: bool = True) -> to
     if x1.shape != x2.shape:
         raise ValueError(parameter_error("x2", "shake_shake", f"a tensor of the shape of x1, {tuple(x1.shape)}",
                                          f"shape {tuple(x2.shape)}"))
+    check_bool(training, "training", "shake_shake")
     if not training:
         return 0.5 * (x1 + x2)
     alpha = _per_sample_uniform(x1, 0.0, 1.0)  # (N, 1, ..., 1)
@@ -156,6 +157,7 @@ def shake_drop(x: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.
         True
     """
     p = check_probability(p, "p", "shake_drop")
+    check_bool(training, "training", "shake_drop")
     check_tensor(x, "x", "shake_drop", min_ndim=1)
     if not training:
         return (1.0 - p) * x

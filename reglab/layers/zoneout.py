@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reglab._validation import check_int, check_probability, check_tensor, parameter_error
+from reglab._validation import check_bool, check_int, check_probability, check_tensor, parameter_error
 from reglab.layers._base import _DropoutBase
 
 __all__ = ["zoneout", "ZoneoutGRUCell"]
@@ -43,6 +43,7 @@ def zoneout(h_prev: torch.Tensor, h_new: torch.Tensor, p: float = 0.1, training:
         tensor([[0.7500, 0.7500]])
     """
     p = check_probability(p, "p", "zoneout", allow_one=True)
+    check_bool(training, "training", "zoneout")
     check_tensor(h_prev, "h_prev", "zoneout", floating=True)
     if h_prev.shape != h_new.shape:
         allowed = f"a tensor of the shape of h_prev, {tuple(h_prev.shape)}"

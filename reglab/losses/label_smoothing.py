@@ -18,7 +18,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from reglab._validation import check_int, check_probability, check_tensor, parameter_error
+from reglab._validation import check_class_indices, check_int, check_probability, check_tensor, parameter_error
 
 __all__ = ["smooth_labels", "label_smoothing_cross_entropy", "LabelSmoothingCrossEntropy"]
 
@@ -42,7 +42,7 @@ def smooth_labels(target: torch.Tensor, num_classes: int, epsilon: float = 0.1) 
         tensor([[0.8500, 0.0500, 0.0500, 0.0500]])
     """
     owner = "smooth_labels"
-    check_tensor(target, "target", owner, min_ndim=1, floating=False)
+    check_class_indices(target, "target", owner, min_ndim=1)
     num_classes = check_int(num_classes, "num_classes", owner, low=1)
     epsilon = check_probability(epsilon, "epsilon", owner, allow_one=True)
     one_hot = F.one_hot(target, num_classes).movedim(-1, 1).float()  # (N, *, K) -> (N, K, *)
@@ -93,7 +93,7 @@ def label_smoothing_cross_entropy(
     """
     owner = "label_smoothing_cross_entropy"
     check_tensor(logits, "logits", owner, min_ndim=2, floating=True)
-    check_tensor(target, "target", owner, floating=False)
+    check_class_indices(target, "target", owner)
     epsilon = check_probability(epsilon, "epsilon", owner, allow_one=True)
     if reduction not in _REDUCTIONS:
         raise ValueError(parameter_error("reduction", owner, f"one of {_REDUCTIONS}", reduction))

@@ -20,7 +20,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from reglab._validation import check_int, check_tensor, parameter_error
+from reglab._validation import check_class_indices, check_int, check_real, check_tensor, parameter_error
 
 __all__ = [
     "ReliabilityData",
@@ -34,7 +34,7 @@ __all__ = [
 
 def _check(probs: torch.Tensor, target: torch.Tensor, owner: str) -> None:
     check_tensor(probs, "probs", owner, ndim=2, floating=True)
-    check_tensor(target, "target", owner, ndim=1, floating=False)
+    check_class_indices(target, "target", owner, ndim=1)
     if len(target) != len(probs):
         raise ValueError(parameter_error("target", owner, f"{len(probs)} labels, one per row of probs", len(target)))
 
@@ -118,6 +118,11 @@ def negative_log_likelihood(probs: torch.Tensor, target: torch.Tensor, eps: floa
     Probabilities are clamped below at ``eps`` so a confident mistake costs
     :math:`-\\log \\varepsilon` instead of infinity.
 
+    Args:
+        probs (Tensor): predicted class probabilities.
+        target (Tensor): true class indices.
+        eps (float): the smallest probability used, in (0, 1). Default: 1e-12.
+
     Shape:
         - probs: :math:`(N, K)`; target: :math:`(N,)` int64; output :math:`()`.
 
@@ -125,7 +130,9 @@ def negative_log_likelihood(probs: torch.Tensor, target: torch.Tensor, eps: floa
         >>> negative_log_likelihood(torch.tensor([[0.5, 0.5], [0.9, 0.1]]), torch.tensor([0, 0]))
         tensor(0.3993)
     """
-    _check(probs, target, "negative_log_likelihood")
+    owner = "negative_log_likelihood"
+    _check(probs, target, owner)
+    eps = check_real(eps, "eps", owner, low=0.0, high=1.0, low_open=True, high_open=True)
     p_true = probs.gather(1, target.unsqueeze(1)).squeeze(1)  # (N, 1) -> (N,)
     return -p_true.clamp(min=eps).log().mean()
 

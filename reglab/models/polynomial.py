@@ -16,6 +16,14 @@ from reglab._validation import check_int, check_real, check_tensor, parameter_er
 __all__ = ["polynomial_features", "fit_polynomial"]
 
 
+def _check_inputs(x: object, owner: str) -> torch.Tensor:
+    """Scalar inputs: a float tensor of shape (N,) or (N, 1)."""
+    check_tensor(x, "x", owner, ndim=(1, 2), floating=True)
+    if x.ndim == 2 and x.shape[1] != 1:
+        raise ValueError(parameter_error("x", owner, "of shape (N,) or (N, 1)", tuple(x.shape)))
+    return x
+
+
 def polynomial_features(x: torch.Tensor, degree: int) -> torch.Tensor:
     """The Vandermonde matrix :math:`[1, x, x^2, \\dots, x^d]`.
 
@@ -32,9 +40,7 @@ def polynomial_features(x: torch.Tensor, degree: int) -> torch.Tensor:
         tensor([[1., 2., 4.],
                 [1., 3., 9.]])
     """
-    check_tensor(x, "x", "polynomial_features", ndim=(1, 2), floating=True)
-    if x.ndim == 2 and x.shape[1] != 1:
-        raise ValueError(parameter_error("x", "polynomial_features", "of shape (N,) or (N, 1)", tuple(x.shape)))
+    _check_inputs(x, "polynomial_features")
     degree = check_int(degree, "degree", "polynomial_features", low=0)
     powers = torch.arange(degree + 1, device=x.device, dtype=x.dtype)  # (d+1,)
     return x.reshape(-1, 1) ** powers  # (N, 1) ** (d+1,) -> (N, d+1)
@@ -70,9 +76,11 @@ def fit_polynomial(x: torch.Tensor, y: torch.Tensor, degree: int, *, l2: float =
         >>> fit_polynomial(x, 1 + 2 * x, 1).round(decimals=4)
         tensor([1., 2.])
     """
+    _check_inputs(x, "fit_polynomial")
     check_tensor(y, "y", "fit_polynomial", ndim=(1, 2), floating=True)
     if y.numel() != x.numel():
         raise ValueError(parameter_error("y", "fit_polynomial", f"{x.numel()} targets, one per input", y.numel()))
+    degree = check_int(degree, "degree", "fit_polynomial", low=0)
     l2 = check_real(l2, "l2", "fit_polynomial", low=0.0)
     features = polynomial_features(x.double(), degree)  # (N, d+1)
     targets = y.double().reshape(-1, 1)  # (N, 1)

@@ -6,7 +6,7 @@ import torch
 from matplotlib.axes import Axes
 from torch import nn
 
-from reglab._validation import check_int, check_tensor, parameter_error
+from reglab._validation import check_int, check_real, check_tensor, parameter_error
 from reglab.plots._axes import axes_or_new
 
 __all__ = ["plot_decision_boundary"]
@@ -32,11 +32,16 @@ def plot_decision_boundary(
         model (nn.Module): maps :math:`(N, 2)` inputs to :math:`(N, K)` logits.
         x (Tensor): points, shape :math:`(N, 2)`.
         y (Tensor): labels, shape :math:`(N,)`.
+        resolution (int): grid points per axis, at least 2. Default: 200.
+        margin (float): how far the grid extends beyond the data, >= 0. Default: 0.5.
+        ax (Axes, optional): where to draw.
+        title (str, optional): the plot's title.
     """
     check_tensor(x, "x", "plot_decision_boundary", ndim=2, floating=True)
     if x.shape[1] != 2:
         raise ValueError(parameter_error("x", "plot_decision_boundary", "points of shape (N, 2)", tuple(x.shape)))
     resolution = check_int(resolution, "resolution", "plot_decision_boundary", low=2)
+    margin = check_real(margin, "margin", "plot_decision_boundary", low=0.0)
     ax = axes_or_new(ax, figsize=(4.5, 4.0))
     x_cpu, y_cpu = x.detach().cpu(), y.detach().cpu()
     low, high = x_cpu.min(dim=0).values - margin, x_cpu.max(dim=0).values + margin

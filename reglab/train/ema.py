@@ -20,6 +20,7 @@ copy moves a fraction :math:`1 - \\alpha` of the way towards the model:
 from __future__ import annotations
 
 import copy
+import itertools
 
 import torch
 from torch import nn
@@ -27,6 +28,28 @@ from torch import nn
 from reglab._validation import check_bool, check_probability, parameter_error
 
 __all__ = ["EMA"]
+
+
+def _layout(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    """The name and shape of every parameter, then of every buffer, in the order ``update`` pairs them."""
+    tensors = itertools.chain(module.named_parameters(), module.named_buffers())
+    return [(name, tuple(t.shape)) for name, t in tensors]
+
+
+def _check_same_layout(model: object, average: nn.Module, owner: str) -> None:
+    """Refuse a ``model`` whose parameters or buffers differ in name or shape from ``average``'s."""
+    if not isinstance(model, nn.Module):
+        raise TypeError(parameter_error("model", owner, "an nn.Module", type(model).__name__))
+    expected, got = _layout(average), _layout(model)
+    if got == expected:
+        return
+    first_e, first_g = next((e, g) for e, g in itertools.zip_longest(expected, got) if e != g)  # None past the end
+
+    def describe(entry: tuple[str, tuple[int, ...]] | None) -> str:
+        return "no further tensor" if entry is None else f"{entry[0]} of shape {entry[1]}"
+
+    allowed = f"a model with the parameter and buffer names and shapes of the EMA's copy, here {describe(first_e)}"
+    raise ValueError(parameter_error("model", owner, allowed, describe(first_g)))
 
 
 class EMA(nn.Module):
@@ -80,7 +103,11 @@ class EMA(nn.Module):
 
     @torch.no_grad()
     def update(self, model: nn.Module) -> None:
-        """Move the average one step towards ``model`` (an ``after_step`` hook)."""
+        """Move the average one step towards ``model`` (an ``after_step`` hook).
+
+        ``model`` must have the averaged copy's parameters and buffers: the same names and shapes.
+        """
+        _check_same_layout(model, self.module, "EMA.update")
         decay = self._decay()
         for average, current in zip(self.module.parameters(), model.parameters()):
             average.mul_(decay).add_((1.0 - decay) * current.detach())
