@@ -5,7 +5,7 @@ Papers:
 - Laine & Aila, "Temporal ensembling for semi-supervised learning" (ICLR,
   2017): the Π-model, a squared difference between the softmax outputs of two
   augmented, dropout-noisy passes, with a ramped-up weight.
-- Tarvainen & Valpola, "Mean teachers are better role models" (NeurIPS,
+- Tarvainen & Valpola, "Mean teachers are better role models" (NIPS,
   2017): the target comes from an exponential moving average of the weights
   (:class:`reglab.train.EMA`).
 - Miyato, Maeda, Koyama & Ishii, "Virtual adversarial training: a

@@ -42,6 +42,36 @@ def test_chapter_is_stored_executed_and_complete(path):
 
 
 @pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
+def test_printed_reglab_source_is_the_current_source(path):
+    """A cell that prints ``inspect.getsource(...)`` must show today's code, not the code of its last run.
+
+    The chapter's set-up cell (imports and configuration, no training) and each
+    such cell are run again here and their output compared with the stored one.
+    """
+    import contextlib
+    import io
+
+    import matplotlib
+    import torch
+
+    code = [cell for cell in nbformat.read(path, as_version=4).cells if cell.cell_type == "code"]
+    printing = [cell for cell in code if "inspect.getsource(" in cell.source]
+    namespace: dict = {}
+    threads = torch.get_num_threads()
+    try:
+        with matplotlib.rc_context(), contextlib.redirect_stdout(io.StringIO()):
+            exec(code[1].source, namespace)  # code[0] is the Colab install cell
+        for cell in printing:
+            printed = io.StringIO()
+            with contextlib.redirect_stdout(printed):
+                exec(cell.source, namespace)
+            stored = "".join(output.get("text", "") for output in cell.outputs if output.output_type == "stream")
+            assert printed.getvalue() == stored, f"stale source printed by:\n{cell.source}\nre-run: make execute NB={path.relative_to(ROOT)}"
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("path", CHAPTERS, ids=lambda p: p.stem)
 def test_chapter_opens_with_its_number_a_summary_and_learning_goals(path):
     first = nbformat.read(path, as_version=4).cells[0]
     assert first.cell_type == "markdown"

@@ -7,7 +7,7 @@ no read back to the host. Each has a thin class beside it (``RandomCrop`` for
 
 Papers:
     - Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep
-      Convolutional Neural Networks", NeurIPS 2012 (crops and flips).
+      Convolutional Neural Networks", NIPS 2012 (crops and flips).
     - DeVries and Taylor, "Improved Regularization of Convolutional Neural
       Networks with Cutout", arXiv:1708.04552, 2017.
 """

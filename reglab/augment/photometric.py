@@ -9,7 +9,7 @@ gradient of the model's output, :math:`\\sigma^2 \\lVert \\nabla_x f(x) \\rVert^
 (Bishop, 1995).
 
 Papers:
-    - Krizhevsky, Sutskever and Hinton, NeurIPS 2012 (colour perturbations).
+    - Krizhevsky, Sutskever and Hinton, NIPS 2012 (colour perturbations).
     - Bishop, "Training with Noise is Equivalent to Tikhonov Regularization",
       Neural Computation 7(1), 1995.
 """

@@ -10,7 +10,7 @@ unconditionally is a common bug.)
 
 Paper:
 
-- Vaswani et al. "Attention is all you need." NeurIPS 2017.
+- Vaswani et al. "Attention is all you need." NIPS 2017.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ Papers:
 - Tompson, Goroshin, Jain, LeCun, Bregler. "Efficient object localization
   using convolutional networks." CVPR 2015 (spatial dropout).
 - Gal, Ghahramani. "A theoretically grounded application of dropout in
-  recurrent neural networks." NeurIPS 2016 (one mask per sequence; embedding
+  recurrent neural networks." NIPS 2016 (one mask per sequence; embedding
   dropout).
 - Merity, Keskar, Socher. "Regularizing and optimizing LSTM language models."
   ICLR 2018 (``LockedDropout``).

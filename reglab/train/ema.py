@@ -5,7 +5,7 @@ Papers:
 - Polyak & Juditsky, "Acceleration of stochastic approximation by averaging"
   (SIAM Journal on Control and Optimization, 1992): averaging the iterates of
   SGD.
-- Tarvainen & Valpola, "Mean teachers are better role models" (NeurIPS, 2017):
+- Tarvainen & Valpola, "Mean teachers are better role models" (NIPS, 2017):
   the moving average as the teacher of consistency regularization, with the
   decay ramped up as :math:`\\alpha_t = \\min(1 - 1/(t + 1), \\alpha)`.
 

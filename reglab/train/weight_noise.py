@@ -2,7 +2,7 @@
 
 Papers:
 
-- Graves, "Practical variational inference for neural networks" (NeurIPS,
+- Graves, "Practical variational inference for neural networks" (NIPS,
   2011): Gaussian noise on the weights, resampled for every batch.
 - An, "The effects of adding noise during backpropagation training on a
   generalization performance" (Neural Computation, 1996): to second order,
