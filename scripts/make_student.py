@@ -73,7 +73,7 @@ def main(out: Path) -> None:
         "# Regularization Lab: student edition\n\n"
         "Each chapter notebook stops at its first exercise with `NotImplementedError`: replace the stub with your\n"
         "solution and run the check cell after it. Run the notebooks in Colab (the first cell installs `reglab`)\n"
-        "or locally after `pip install reglab` from the course repository.\n"
+        "or locally in a clone of the course repository after `make install` (or `pip install -e .`).\n"
     )
     archive = out.with_name(out.name + ".zip")
     with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as zf:

@@ -28,12 +28,37 @@ def test_bias_variance_check_passes_the_reference(capsys):
     assert "✔ Exercise 1.1: correct" in capsys.readouterr().out
 
 
+def bias_variance_summed(p, t):  # sums over the points instead of averaging
+    m = p.mean(0)
+    return (m - t).pow(2).sum(), (p - m).pow(2).mean(0).sum()
+
+
+def bias_variance_reversed(p, t):  # the two returned in the wrong order
+    b, v = bias_variance_decomposition(p, t)
+    return v, b
+
+
+def test_bias_variance_check_accepts_numbers_and_other_forms(capsys):
+    def as_floats(p, t):
+        b, v = bias_variance_decomposition(p, t)
+        return b.item(), v.item()
+
+    def population_var(p, t):
+        return (p.mean(0) - t).pow(2).mean(), p.var(0, unbiased=False).mean()
+
+    for answer in (as_floats, population_var):
+        assert check_bias_variance(answer)
+        assert "✔ Exercise 1.1: correct" in capsys.readouterr().out
+
+
 @pytest.mark.parametrize(
     "wrong, hint",
     [
         (bias_variance_ddof1, "divide by R"),
         (bias_variance_mse_as_bias, "squared gap of the MEAN prediction"),
         (bias_variance_swapped, "average over the refits (dim 0)"),
+        (bias_variance_summed, "you summed over the M points"),
+        (bias_variance_reversed, "in the order (bias², variance)"),
     ],
 )
 def test_bias_variance_check_fails_wrong_answers_with_a_specific_hint(wrong, hint, capsys):
@@ -59,6 +84,18 @@ def test_run_check_reports_exceptions_and_stubs_in_one_line(capsys):
     assert "expected a function" in capsys.readouterr().out
 
 
+def test_run_check_survives_a_failing_diagnosis_and_can_accept_another_answer(capsys):
+    def broken(got):
+        raise ZeroDivisionError
+
+    assert not run_check("E", lambda: None, [Case("c", lambda: (2, 1), hint="fallback", diagnose=broken)])
+    out = capsys.readouterr().out
+    assert "Hint: fallback" in out and "Traceback" not in out
+    assert run_check("E", lambda: None, [Case("c", lambda: (2, 1), accept=lambda got: got == 2)])
+    assert not run_check("E", lambda: None, [Case("c", lambda: (torch.ones(3), 1), accept=broken)])
+    assert "✘ E" in capsys.readouterr().out
+
+
 def test_run_check_compares_shapes_and_tolerances():
     same = Case("close", lambda: (torch.tensor([1.0, 2.0 + 1e-8]), torch.tensor([1.0, 2.0])))
     wrong_shape = Case("shape", lambda: (torch.tensor([[1.0, 2.0]]), torch.tensor([1.0, 2.0])))
@@ -78,9 +115,42 @@ def ablation_table(runs, configs, seeds, ddof=1, single=0.0):
     return table
 
 
+def ablation_table_float32(runs, configs, seeds):  # torch's default dtype: right to about 1e-8
+    table = {}
+    for config in configs:
+        rows = [runs[config, seed] for seed in seeds if (config, seed) in runs]
+        table[config] = {}
+        for metric in rows[0]:
+            v = torch.tensor([r[metric] for r in rows])
+            table[config][metric] = (v.mean(), v.std() if len(v) > 1 else torch.tensor(0.0))
+    return table
+
+
 def test_ablation_table_check_passes_a_numpy_solution_and_diagnoses_mistakes(capsys):
     assert check_ablation_table(ablation_table)
+    assert check_ablation_table(ablation_table_float32)
+    assert capsys.readouterr().out.count("✔ Exercise 12.1: correct") == 2
     assert not check_ablation_table(lambda r, c, s: ablation_table(r, c, s, ddof=0))
     assert "SAMPLE standard deviation" in capsys.readouterr().out
     assert not check_ablation_table(lambda r, c, s: ablation_table(r, c, s, single=float("nan")))
     assert "spread is 0, not NaN" in capsys.readouterr().out
+
+
+def test_ablation_table_check_names_the_spread_and_layout_mistakes(capsys):
+    def spread(statistic):
+        def table(runs, configs, seeds):
+            out = ablation_table(runs, configs, seeds)
+            for config in configs:
+                for metric, (mean, _) in out[config].items():
+                    v = np.array([runs[config, s][metric] for s in seeds if (config, s) in runs])
+                    out[config][metric] = (mean, statistic(v) if len(v) > 1 else 0.0)
+            return out
+        return table
+
+    for wrong, hint in [(spread(lambda v: v.var(ddof=1)), "not its square, the variance"),
+                        (spread(lambda v: v.std(ddof=1) / np.sqrt(len(v))), "not the standard error"),
+                        (lambda r, c, s: {(k, m): v for k, row in ablation_table(r, c, s).items() for m, v in row.items()},
+                         "return a dict {config: {metric: (mean, spread)}}")]:
+        assert not check_ablation_table(wrong)
+        out = capsys.readouterr().out
+        assert "✘ Exercise 12.1" in out and hint in out and "Traceback" not in out, out

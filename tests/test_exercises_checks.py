@@ -1,7 +1,8 @@
 """The checks of chapters 2-9: each passes the chapter's solution and reglab, and fails known wrong answers with its hint.
 
-The wrong answers are the plausible slips (several are the source articles' own mistakes: the ε/(K-1)
-smoothing, an unscaled dropout, clipping by value, a whole-batch flip, mixup without shuffled partners).
+The wrong answers are the plausible slips. Several are the source articles' own mistakes (see the errata):
+the ε/(K-1) smoothing target, "dropout" by uniform random numbers, p read as the keep probability, and a
+sequence mask that assumes the time-major layout.
 """
 
 import pytest
@@ -91,6 +92,14 @@ def stop_ignores_min_delta(values, patience, min_delta=0.0):
     return stop_solution(values, patience, 0.0)
 
 
+def stop_never(values, patience, min_delta=0.0):  # forgets to stop (on the first case it looks like stopping late)
+    best_value, best_epoch = float("inf"), None
+    for epoch, value in enumerate(values, start=1):
+        if value < best_value - min_delta:
+            best_value, best_epoch = value, epoch
+    return len(values), best_epoch
+
+
 def test_stopping_rule_check_passes_the_solution(capsys):
     passed, out = verdict(check_stopping_rule, stop_solution, capsys)
     assert passed and "✔ Exercise 3.1: correct" in out
@@ -101,6 +110,7 @@ def test_stopping_rule_check_passes_the_solution(capsys):
     (stop_one_late, "one epoch late"),
     (stop_ties_improve, "strict '<'"),
     (stop_ignores_min_delta, "more than min_delta"),
+    (stop_never, "training never stops"),
 ])
 def test_stopping_rule_check_fails_wrong_answers(wrong, hint, capsys):
     assert_fails_with(check_stopping_rule, wrong, hint, "3.1", capsys)
@@ -133,8 +143,25 @@ def locked_keep_probability(x, p, batch_first=False):  # p used as the keep prob
     return x * torch.empty(mask_shape(x, batch_first), dtype=x.dtype).bernoulli_(p) / (1 - p)
 
 
-def test_locked_dropout_check_passes_the_solution(capsys):
-    passed, out = verdict(check_locked_dropout, locked_solution, capsys)
+def locked_rand(x, p, batch_first=False):  # another valid draw: other numbers than reglab's
+    return x * (torch.rand(mask_shape(x, batch_first)) < 1 - p).to(x.dtype) / (1 - p)
+
+
+def locked_bernoulli(x, p, batch_first=False):  # another valid draw
+    return x * torch.bernoulli(torch.full(mask_shape(x, batch_first), 1 - p)) / (1 - p)
+
+
+def locked_uniform(x, p, batch_first=False):  # the sources' "dropout" by uniform random numbers
+    return x * torch.rand(mask_shape(x, batch_first))
+
+
+def locked_one_mask_for_all(x, p, batch_first=False):  # one mask of shape (1, 1, D) for every sequence
+    return x * torch.empty(1, 1, x.shape[2]).bernoulli_(1 - p) / (1 - p)
+
+
+@pytest.mark.parametrize("answer", [locked_solution, locked_rand, locked_bernoulli])
+def test_locked_dropout_check_passes_the_solution_and_other_valid_draws(answer, capsys):
+    passed, out = verdict(check_locked_dropout, answer, capsys)
     assert passed and "✔ Exercise 4.1: correct" in out
 
 
@@ -143,6 +170,8 @@ def test_locked_dropout_check_passes_the_solution(capsys):
     (locked_per_step, "fresh mask at every time step"),
     (locked_wrong_layout, "shared over the batch, not over time"),
     (locked_keep_probability, "p is the DROP probability"),
+    (locked_uniform, "uniform random numbers is not dropout"),
+    (locked_one_mask_for_all, "one coin per sequence AND feature"),
 ])
 def test_locked_dropout_check_fails_wrong_answers(wrong, hint, capsys):
     assert_fails_with(check_locked_dropout, wrong, hint, "4.1", capsys)
@@ -233,6 +262,10 @@ def flip_ignores_generator(x, p=0.5, generator=None):
     return flip_solution(x, p, None)
 
 
+def flip_ignores_p(x, p=0.5, generator=None):
+    return flip_solution(x, 0.5, generator)
+
+
 @pytest.mark.parametrize("reference", [flip_solution, random_flip])
 def test_random_flip_check_passes_references(reference, capsys):
     passed, out = verdict(check_random_flip, reference, capsys)
@@ -244,6 +277,7 @@ def test_random_flip_check_passes_references(reference, capsys):
     (flip_up_down, "up-down flip"),
     (flip_per_pixel, "one coin per IMAGE"),
     (flip_ignores_generator, "with the generator you are given"),
+    (flip_ignores_p, "p = 0 flips none"),
 ])
 def test_random_flip_check_fails_wrong_answers(wrong, hint, capsys):
     assert_fails_with(check_random_flip, wrong, hint, "6.1", capsys)
@@ -388,6 +422,8 @@ def test_label_smoothing_check_passes_references(reference, capsys):
     (smoothing_k_minus_1, "ε/(K - 1)"),
     (smoothing_sum, "use mean reduction"),
     (smoothing_naive_log, "F.log_softmax"),
+    (lambda z, y, e: smoothing_solution(z, y, e).item(), "not a Python number"),
+    (lambda z, y, e: smoothing_solution(z, y, e).reshape(1), "0-dimensional tensor"),
 ])
 def test_label_smoothing_check_fails_wrong_answers(wrong, hint, capsys):
     assert_fails_with(check_label_smoothing, wrong, hint, "9.1", capsys)

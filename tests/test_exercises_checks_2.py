@@ -101,6 +101,12 @@ def drop_path_keep_rate(x, p, training):
     return drop_path_solution(x, 1 - p, training) * (p / (1 - p)) if training and p > 0 else x
 
 
+def drop_path_whole_batch(x, p, training):  # one coin for the whole mini-batch
+    if not training or p == 0:
+        return x
+    return x * (torch.rand(()) < 1 - p).to(x.dtype) / (1 - p)
+
+
 def drop_path_huang_eval(x, p, training):
     return drop_path_solution(x, p, True) if training else x * (1 - p)
 
@@ -118,6 +124,7 @@ def test_drop_path_check_passes_the_solution_and_reglab(capsys):
     (drop_path_always_on, "drop path is active only in training"),
     (drop_path_keep_rate, "p is the DROP probability"),
     (drop_path_huang_eval, "Huang et al.'s original convention"),
+    (drop_path_whole_batch, "one coin per SAMPLE"),
 ])
 def test_drop_path_check_fails_wrong_answers(wrong, hint, capsys):
     assert_fails_with(check_drop_path, wrong, hint, "11.1", capsys)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from reglab.exercises._diagnose import close, known_mistake
+from reglab.exercises._diagnose import known_mistake
 from reglab.exercises.checking import Case, run_check
 from reglab.penalties import soft_threshold_
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from reglab.exercises._diagnose import known_mistake
 from reglab.exercises.checking import Case, run_check
 from reglab.train import EarlyStopping, History
 
@@ -22,8 +21,8 @@ def _reference(values: list[float], patience: int, min_delta: float) -> tuple[in
     return history.epochs, stopper.best_epoch + 1
 
 
-def _variant(values, patience, min_delta, *, ties=False, late=False, previous=False):
-    """The rule with one known slip: ties improve, stop one epoch late, or compare with the previous epoch."""
+def _variant(values, patience, min_delta, *, ties=False, late=False, previous=False, never=False):
+    """The rule with one known slip: ties improve, stop one epoch late, compare with the previous epoch, never stop."""
     best_value, best_epoch, last = float("inf"), None, float("inf")
     for epoch, value in enumerate(values, start=1):
         reference = last if previous else best_value
@@ -33,33 +32,56 @@ def _variant(values, patience, min_delta, *, ties=False, late=False, previous=Fa
         if value < best_value - min_delta or (better and not previous):
             best_value = value
         last = value
-        if best_epoch is not None and (epoch - best_epoch > patience if late else epoch - best_epoch >= patience):
+        if never or best_epoch is None:
+            continue
+        if epoch - best_epoch > patience if late else epoch - best_epoch >= patience:
             return epoch, best_epoch
     return len(values), best_epoch
 
 
+# Each known slip as a rule (values, patience, min_delta) -> (stop_epoch, best_epoch), with its hint.
+_MISTAKES = {
+    "count epochs from 1: the first epoch is epoch 1, not 0.":
+        lambda v, p, d: tuple(e - 1 for e in _reference(v, p, d)),
+    "a value equal to the best (minus min_delta) is not an improvement: use a strict '<'.":
+        lambda v, p, d: _variant(v, p, d, ties=True),
+    "you stop one epoch late: stop at the end of the first epoch with epoch - best_epoch >= patience.":
+        lambda v, p, d: _variant(v, p, d, late=True),
+    "compare each value with the best value so far, not with the previous epoch's value.":
+        lambda v, p, d: _variant(v, p, d, previous=True),
+    "an improvement must beat the best by more than min_delta: value < best_value - min_delta.":
+        lambda v, p, d: _reference(v, p, 0.0),
+    "training never stops: return at the end of the first epoch with epoch - best_epoch >= patience.":
+        lambda v, p, d: _variant(v, p, d, never=True),
+}
+
+
 def check_stopping_rule(my_stop) -> bool:
     """Exercise 3.1: ``my_stop(values, patience, min_delta=0.0) -> (stop_epoch, best_epoch)``, counted from 1."""
+    specs = []  # (values, patience, min_delta) of every case
+
+    def answer(values, patience, min_delta):
+        try:
+            return tuple(my_stop(list(values), patience, min_delta))
+        except Exception:
+            return None
+
+    def diagnose(got, values, patience, min_delta):
+        """The slip that gives ``got`` here and the learner's answer on EVERY case (one curve can fit several slips)."""
+        for hint, rule in _MISTAKES.items():
+            if rule(values, patience, min_delta) == got and all(
+                    answer(*spec) == rule(*spec) for spec in specs):
+                return hint
+        return None
 
     def case(name, values, patience, min_delta=0.0):
+        specs.append((values, patience, min_delta))
         expected = _reference(values, patience, min_delta)
-        mistakes = {
-            "count epochs from 1: the first epoch is epoch 1, not 0.": (expected[0] - 1, expected[1] - 1),
-            "a value equal to the best (minus min_delta) is not an improvement: use a strict '<'.":
-                _variant(values, patience, min_delta, ties=True),
-            "you stop one epoch late: stop at the end of the first epoch with epoch - best_epoch >= patience.":
-                _variant(values, patience, min_delta, late=True),
-            "compare each value with the best value so far, not with the previous epoch's value.":
-                _variant(values, patience, min_delta, previous=True),
-        }
-        if min_delta > 0:
-            mistakes["an improvement must beat the best by more than min_delta: value < best_value - min_delta."] = (
-                _reference(values, patience, 0.0))
         shown = ", ".join(f"{v:.3g}" for v in values)
         return Case(f"{name}: values [{shown}], patience {patience}, min_delta {min_delta}",
                     lambda: (tuple(my_stop(list(values), patience, min_delta)), expected),
                     hint="return (stop_epoch, best_epoch), both counted from 1, as section 3.1's rule decides them.",
-                    diagnose=lambda got: known_mistake(got, {h: w for h, w in mistakes.items() if w != expected}))
+                    diagnose=lambda got: diagnose(got, values, patience, min_delta))
 
     g = torch.Generator().manual_seed(31)
     cases = [

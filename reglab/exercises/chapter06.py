@@ -26,8 +26,9 @@ def _mirrored(got: torch.Tensor, x: torch.Tensor) -> tuple[torch.Tensor, torch.T
 def check_random_flip(my_random_flip) -> bool:
     """Exercise 6.1: ``my_random_flip(x, p, generator)`` mirrors each image of (N, C, H, W) with probability p."""
 
-    def exact(name, p, expected_of):
+    def exact(name, p):
         x = _images(64, 60)
+        expected = random_flip(x, p)  # at p = 0 and p = 1 the flips do not depend on the coins
         mistakes = {
             "that is an up-down flip; left to right mirrors the LAST dimension (W): x.flip(-1).": x.flip(-2),
             "you reversed the order of the batch (or the channels); mirror each image along its width, x.flip(-1).":
@@ -36,8 +37,9 @@ def check_random_flip(my_random_flip) -> bool:
             "an image is flipped when its coin is BELOW p (torch.rand(N) < p): p = 0 never flips, p = 1 always does.":
                 x if p == 1.0 else x.flip(-1),
         }
-        return Case(name, lambda: (my_random_flip(x.clone(), p, generator=torch.Generator().manual_seed(1)), expected_of(x)),
-                    hint="return a tensor of x's shape in which each image is x[i] or x[i].flip(-1).",
+        return Case(name, lambda: (my_random_flip(x.clone(), p, generator=torch.Generator().manual_seed(1)), expected),
+                    hint="return a tensor of x's shape in which each image is x[i] or x[i].flip(-1), flipped with "
+                         "probability p: p = 0 flips none, p = 1 flips every one.",
                     diagnose=lambda got: known_mistake(got, mistakes))
 
     def image_or_mirror():
@@ -64,8 +66,8 @@ def check_random_flip(my_random_flip) -> bool:
         return my_random_flip(x.clone(), 0.5, generator=torch.Generator().manual_seed(4)), first
 
     cases = [
-        exact("p = 0 leaves every image", 0.0, lambda x: x),
-        exact("p = 1 mirrors every image left to right", 1.0, lambda x: x.flip(-1)),
+        exact("p = 0 leaves every image", 0.0),
+        exact("p = 1 mirrors every image left to right", 1.0),
         Case("p = 0.3 on 4,000 images: the fraction that is the image or its mirror", image_or_mirror,
              hint="you mixed pixels of an image and of its mirror: draw one coin per IMAGE, shape (N,), not per "
                   "pixel or per row, and broadcast it as (N, 1, 1, 1)."),

@@ -12,7 +12,6 @@ from reglab.losses import label_smoothing_cross_entropy
 __all__ = ["check_label_smoothing"]
 
 
-
 def _soft_loss(logits: torch.Tensor, q: torch.Tensor, reduce: str = "mean") -> torch.Tensor:
     loss = -(q * F.log_softmax(logits, dim=1)).sum(dim=1)  # (N,)
     return loss.mean() if reduce == "mean" else loss.sum()
@@ -46,6 +45,11 @@ def check_label_smoothing(my_label_smoothing_cross_entropy) -> bool:
                     if w is not None and not torch.allclose(w, expected, atol=1e-5)}
 
         def diagnose(got):
+            if isinstance(got, (int, float)) and abs(got - expected.item()) <= 1e-5 + 1e-5 * abs(expected.item()):
+                return ("return the loss as a tensor, not a Python number (no .item()): backward() needs it in "
+                        "the autograd graph.")
+            if isinstance(got, torch.Tensor) and got.numel() == 1 and got.ndim > 0:
+                return f"return a 0-dimensional tensor (shape ()), as .mean() gives, not one of shape {tuple(got.shape)}."
             if isinstance(got, torch.Tensor) and not bool(torch.isfinite(got).all()):
                 return ("your loss is not finite for large logits: take F.log_softmax(logits, dim=1) instead of "
                         "log(softmax(...)), which underflows to log(0).")

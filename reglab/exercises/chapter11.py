@@ -38,6 +38,9 @@ def _partly_dropped(y: torch.Tensor) -> torch.Tensor:
 def _diagnose_fraction(got: object, p: float) -> str | None:
     if isinstance(got, torch.Tensor) and abs(got.item() - (1 - p)) < 0.01:
         return "p is the DROP probability: keep each sample with probability 1 - p."
+    if isinstance(got, torch.Tensor) and got.item() in (0.0, 1.0):
+        return (f"{'every' if got.item() else 'no'} sample was dropped, as with one coin for the whole mini-batch "
+                "(Huang et al.'s original stochastic depth): draw one coin per SAMPLE, a mask of shape (N, 1, ..., 1).")
     return None
 
 

@@ -11,10 +11,16 @@ from reglab.exercises.checking import Case, run_check
 
 __all__ = ["check_ablation_table"]
 
+_LAYOUT = ("return a dict {config: {metric: (mean, spread)}} with an entry for every configuration and every metric, "
+           "each a pair of numbers.")
 
-def _as_tensor(table, configs, metrics) -> torch.Tensor:
-    """``{config: {metric: (mean, spread)}}`` as a (configs, metrics, 2) tensor in a fixed order."""
-    return torch.tensor([[list(table[c][m]) for m in metrics] for c in configs], dtype=torch.float64)
+
+def _as_tensor(table, configs, metrics) -> torch.Tensor | None:
+    """``{config: {metric: (mean, spread)}}`` as a (configs, metrics, 2) tensor in a fixed order; None if it is not one."""
+    try:
+        return torch.tensor([[[float(v) for v in table[c][m]] for m in metrics] for c in configs], dtype=torch.float64)
+    except Exception:  # a missing key, a pair that is not two numbers, ...
+        return None
 
 
 def check_ablation_table(my_table) -> bool:
@@ -24,20 +30,35 @@ def check_ablation_table(my_table) -> bool:
         configs, metrics = results.configs, results.metrics
         expected = _as_tensor(results.table(digits=12), configs, metrics)
         values = {(c, m): np.asarray(results.values(c, m)) for c in configs for m in metrics}
-        population = torch.tensor([[[v.mean(), v.std(ddof=0)] for v in (values[c, m] for m in metrics)] for c in configs])
-        mistakes = {"the spread is the SAMPLE standard deviation: divide by n - 1, not n (np.std(ddof=1)).": population}
+
+        def spread_of(statistic):
+            return torch.tensor([[[values[c, m].mean(), statistic(values[c, m]) if len(values[c, m]) > 1 else 0.0]
+                                  for m in metrics] for c in configs], dtype=torch.float64)
+
+        mistakes = {
+            "the spread is the SAMPLE standard deviation: divide by n - 1, not n (np.std(ddof=1)).":
+                spread_of(lambda v: v.std(ddof=0)),
+            "the spread is the standard deviation itself (np.std(ddof=1)), not its square, the variance.":
+                spread_of(lambda v: v.var(ddof=1)),
+            "the spread is the standard deviation over the seeds (np.std(ddof=1)), not the standard error of the "
+            "mean (std / sqrt(n)).": spread_of(lambda v: v.std(ddof=1) / np.sqrt(len(v))),
+        }
 
         def run():
             got = my_table(results.runs, results.configs, results.seeds)
-            return _as_tensor(got, configs, metrics), expected
+            converted = _as_tensor(got, configs, metrics)
+            return (got if converted is None else converted), expected
 
         def diagnose(got):
+            if not isinstance(got, torch.Tensor):
+                return _LAYOUT
             if torch.isnan(got).any():
                 return "with a single seed the spread is 0, not NaN: the sample std of one value is undefined."
             return known_mistake(got, mistakes)
 
-        return Case(name, run, hint="average over the seeds that have run for that configuration only.",
-                    diagnose=diagnose, atol=1e-9, rtol=1e-9)
+        return Case(name, run, hint="for each configuration use only the seeds that have run: the mean of their values "
+                                    "and their sample standard deviation (0 with one seed).",
+                    diagnose=diagnose)
 
     two_by_three = AblationResults(
         ["none", "dropout"], [0, 1, 2],
