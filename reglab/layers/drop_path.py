@@ -30,7 +30,7 @@ from __future__ import annotations
 import torch
 
 from reglab._validation import check_bool, check_int, check_probability, check_tensor
-from reglab.layers._base import _DropoutBase
+from reglab.layers._base import _apply_mask, _DropoutBase
 
 __all__ = ["drop_path", "DropPath", "drop_path_rates"]
 
@@ -66,10 +66,8 @@ def drop_path(x: torch.Tensor, p: float = 0.0, training: bool = True) -> torch.T
     check_tensor(x, "x", "drop_path", min_ndim=1)
     if not training or p == 0.0:
         return x
-    keep = 1.0 - p
     mask_shape = (x.shape[0],) + (1,) * (x.ndim - 1)  # (N, 1, ..., 1): one coin per sample
-    mask = torch.empty(mask_shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
-    return x * mask / keep  # the mask broadcasts over every non-batch dimension
+    return _apply_mask(x, mask_shape, p)  # the mask broadcasts over every non-batch dimension
 
 
 def drop_path_rates(depth: int, p_max: float) -> list[float]:

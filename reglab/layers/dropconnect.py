@@ -22,6 +22,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from reglab._validation import check_bool, check_probability, check_tensor
+from reglab.layers._base import _apply_mask
 
 __all__ = ["drop_connect", "DropConnectLinear"]
 
@@ -61,8 +62,7 @@ def drop_connect(
     check_bool(training, "training", "drop_connect")
     check_tensor(weight, "weight", "drop_connect", ndim=2)
     if training and p > 0.0:
-        mask = torch.empty_like(weight).bernoulli_(1.0 - p)  # (out, in), one coin per weight
-        weight = weight * mask / (1.0 - p)
+        weight = _apply_mask(weight, tuple(weight.shape), p)  # (out, in): one coin per weight
     return F.linear(x, weight, bias)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import torch
 
 from reglab._validation import check_bool, check_probability, check_tensor
-from reglab.layers._base import _DropoutBase
+from reglab.layers._base import _apply_mask, _DropoutBase
 
 __all__ = [
     "dropout",
@@ -37,13 +37,6 @@ __all__ = [
     "locked_dropout",
     "LockedDropout",
 ]
-
-
-def _apply_mask(x: torch.Tensor, mask_shape: tuple[int, ...], p: float) -> torch.Tensor:
-    """Multiply ``x`` by a keep-mask of ``mask_shape`` (broadcast to ``x``) scaled by 1/(1-p)."""
-    keep = 1.0 - p
-    mask = torch.empty(mask_shape, dtype=x.dtype, device=x.device).bernoulli_(keep)
-    return x * mask / keep  # mask broadcasts over its size-1 dimensions
 
 
 def dropout(x: torch.Tensor, p: float = 0.5, training: bool = True) -> torch.Tensor:
