@@ -133,7 +133,7 @@ def test_each_raising_demonstration_is_followed_by_its_entry_or_a_correction(not
 
 
 def test_printed_demonstrations_are_checked_by_nbval(notebook):
-    checked = [c for c in notebook.cells if c.cell_type == "code" and c.source.startswith("# NBVAL_CHECK_OUTPUT")]
+    checked = [c for c in notebook.cells if "nbval-check-output" in c.metadata.get("tags", [])]
     assert len(checked) >= 25
     for cell in checked:
         assert any(o.output_type == "stream" and o.text.strip() for o in cell.outputs), cell.source[:200]
