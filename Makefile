@@ -11,7 +11,7 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax/tex-chtml.js
 JB_FLAGS := --path-output book --builder html --warningiserror --keep-going
 
-.PHONY: book test install execute student browser clean help
+.PHONY: book test install execute claims student browser clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -19,6 +19,7 @@ help:
 	@echo "make test   unit tests, notebook validation (nbval) and a warning-free book build"
 	@echo "make install  only create .venv with the pinned requirements and reglab"
 	@echo "make execute NB=chapters/01_overfitting.ipynb  re-run a chapter and store its outputs"
+	@echo "make claims OFFSET=1  re-run every chapter as another machine would (shifted seeds, plain kernels)"
 	@echo "make student  write the student edition (no solutions) to student/ and student.zip"
 
 install: $(INSTALLED)
@@ -54,6 +55,11 @@ test: $(INSTALLED) $(MATHJAX) browser
 
 execute: $(INSTALLED)
 	OMP_NUM_THREADS=1 $(PY) scripts/execute_notebook.py $(NB)
+
+# Every seed shifted by OFFSET and PyTorch's plain C++ kernels: do the chapters' asserts still hold?
+OFFSET ?= 1
+claims: $(INSTALLED)
+	$(PY) scripts/check_claims.py --offset $(OFFSET) --jobs 2
 
 student: $(INSTALLED)
 	$(PY) scripts/make_student.py student

@@ -1,6 +1,6 @@
 """Re-execute chapters as another machine would, and count the claims that still hold.
 
-    .venv/bin/python scripts/check_claims.py --offset 1 [chapters/04_dropout.ipynb ...]
+    .venv/bin/python scripts/check_claims.py --offset 1 [--jobs 2] [chapters/04_dropout.ipynb ...]
 
 A training run never reproduces digit for digit off the machine that stored
 it, so every chapter states its claims as ``assert``s with margins. This script
@@ -29,6 +29,8 @@ import os
 import re
 import sys
 import time
+from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 from pathlib import Path
 
 import nbformat
@@ -109,11 +111,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
     parser.add_argument("--offset", type=int, required=True, help="seed offset (1, 2, 3, ...); 0 = the stored seeds")
+    parser.add_argument("--jobs", type=int, default=1, help="chapters run at once (one kernel each)")
     parser.add_argument("--capability", default="default",
                         help="ATEN_CPU_CAPABILITY for the kernels (default: 'default'; '' keeps this CPU's best)")
     args = parser.parse_args()
     if args.offset < 0:
         parser.error(f"--offset must be a non-negative integer, got {args.offset}")
+    if args.jobs < 1:
+        parser.error(f"--jobs must be a positive integer, got {args.jobs}")
     if args.capability:
         os.environ["ATEN_CPU_CAPABILITY"] = args.capability  # read by the kernel process at import of torch
     os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -122,13 +127,14 @@ def main() -> int:
     print(f"{'chapter':40s} {'asserts held':>13s} {'seconds':>8s}")
     all_held = all_total = 0
     failed = False
-    for path in notebooks:
-        held, total, failures, seconds = check(path.resolve(), args.offset)
-        all_held, all_total = all_held + held, all_total + total
-        print(f"{path.name:40s} {held:6d} / {total:<4d} {seconds:8.1f}", flush=True)
-        for failure in failures:
-            print(f"    FAILED {failure}", flush=True)
-        failed = failed or bool(failures)
+    with ProcessPoolExecutor(args.jobs) as pool:
+        results = pool.map(partial(check, offset=args.offset), [path.resolve() for path in notebooks])
+        for path, (held, total, failures, seconds) in zip(notebooks, results):
+            all_held, all_total = all_held + held, all_total + total
+            print(f"{path.name:40s} {held:6d} / {total:<4d} {seconds:8.1f}", flush=True)
+            for failure in failures:
+                print(f"    FAILED {failure}", flush=True)
+            failed = failed or bool(failures)
     print(f"{'all':40s} {all_held:6d} / {all_total:<4d}")
     return 1 if failed else 0
 
