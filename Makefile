@@ -11,7 +11,7 @@ MATHJAX_VERSION := 3.2.2
 MATHJAX := book/_static/mathjax/tex-chtml.js
 JB_FLAGS := --path-output book --builder html --warningiserror --keep-going
 
-.PHONY: book test install execute claims student browser clean help
+.PHONY: book test install execute claims student browser fashion-mnist clean help
 .DEFAULT_GOAL := help
 
 help:
@@ -22,7 +22,7 @@ help:
 	@echo "make claims OFFSET=1  re-run every chapter as another machine would (shifted seeds, plain kernels)"
 	@echo "make student  write the student edition (no solutions) to student/ and student.zip"
 
-install: $(INSTALLED)
+install: $(INSTALLED) fashion-mnist
 
 $(INSTALLED): requirements.txt requirements-nodeps.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,7 +37,7 @@ $(MATHJAX):
 	mkdir -p book/_static
 	cp -r .npm/node_modules/mathjax/es5 book/_static/mathjax
 
-book: $(INSTALLED) $(MATHJAX)
+book: $(INSTALLED) $(MATHJAX) fashion-mnist
 	OMP_NUM_THREADS=1 $(VENV)/bin/jupyter-book build . $(JB_FLAGS)
 	@echo
 	@echo "The book is built. Open: $(CURDIR)/book/_build/html/index.html"
@@ -48,9 +48,19 @@ browser:
 	  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends chromium) \
 	  || echo "Could not install chromium (needs root): tests/test_browser.py will be skipped."; }
 
+# Fashion-MNIST offline: Debian's dataset-fashion-mnist puts its four files where
+# reglab.data.load_fashion_mnist looks. Installed as root only; elsewhere the loader downloads them.
+FASHION_MNIST := $(addprefix /usr/share/datasets/fashion-mnist/,train-images-idx3-ubyte.gz \
+  train-labels-idx1-ubyte.gz t10k-images-idx3-ubyte.gz t10k-labels-idx1-ubyte.gz)
+fashion-mnist:
+	@ls $(FASHION_MNIST) >/dev/null 2>&1 || { \
+	  [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && (apt-get update -qq && \
+	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=120 dataset-fashion-mnist) \
+	  || echo "Could not install Debian's dataset-fashion-mnist (needs root and apt-get): load_fashion_mnist() will download Fashion-MNIST, or set REGLAB_DATA."; }
+
 # Two pytest workers (one per core of the CI machine), each notebook whole on one worker;
 # one BLAS/OpenMP thread each, since the course's models are tiny.
-test: $(INSTALLED) $(MATHJAX) browser
+test: $(INSTALLED) $(MATHJAX) browser fashion-mnist
 	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile
 
 execute: $(INSTALLED)

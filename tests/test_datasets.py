@@ -1,8 +1,9 @@
-"""Real loaders, tested offline on tiny files written in the real on-disk formats."""
+"""Real loaders, tested offline on tiny files written in the real on-disk formats.
 
-import gzip
+Fashion-MNIST has its own files: tests/test_fashion_mnist.py and tests/test_fashion_mnist_paper.py.
+"""
+
 import pickle
-import struct
 import time
 from pathlib import Path
 from urllib.error import URLError
@@ -14,7 +15,7 @@ import torchvision.datasets.cifar
 from sklearn.datasets import load_digits as sklearn_load_digits
 
 from reglab.data import DatasetUnavailableError, load_cifar10, load_digits, load_fashion_mnist
-from reglab.data.datasets import CIFAR10_FILES, FASHION_MNIST_FILES, default_data_dir
+from reglab.data.datasets import CIFAR10_FILES, default_data_dir
 
 
 def test_load_digits_equals_scikit_learn_scaled():
@@ -90,60 +91,6 @@ def test_load_cifar10_corrupted_files_are_reported(tmp_path):
     write_cifar10(tmp_path)  # real checksums are checked here: the tiny files fail them
     with pytest.raises(DatasetUnavailableError, match="unreadable or corrupted"):
         load_cifar10(tmp_path, download=False)
-
-
-# --- Fashion-MNIST: idx files (big-endian header, then raw bytes), distributed gzipped -------
-
-
-def idx_bytes(array: np.ndarray) -> bytes:
-    """The idx format: magic (0, 0, type 0x08 = ubyte, ndim), one big-endian int32 per dim, the data."""
-    header = struct.pack(">BBBB", 0, 0, 0x08, array.ndim) + struct.pack(f">{array.ndim}i", *array.shape)
-    return header + array.astype(np.uint8).tobytes()
-
-
-def write_fashion_mnist(root: Path, n_train: int = 5, n_test: int = 3) -> dict[str, np.ndarray]:
-    raw = root / "FashionMNIST" / "raw"
-    raw.mkdir(parents=True)
-    rng = np.random.default_rng(1)
-    arrays = {
-        "train-images-idx3-ubyte": rng.integers(0, 256, size=(n_train, 28, 28)),
-        "train-labels-idx1-ubyte": rng.integers(0, 10, size=n_train),
-        "t10k-images-idx3-ubyte": rng.integers(0, 256, size=(n_test, 28, 28)),
-        "t10k-labels-idx1-ubyte": rng.integers(0, 10, size=n_test),
-    }
-    for name, array in arrays.items():
-        with gzip.open(raw / f"{name}.gz", "wb") as f:
-            f.write(idx_bytes(array))
-    return arrays
-
-
-def test_load_fashion_mnist_reads_gzipped_idx_files(tmp_path):
-    arrays = write_fashion_mnist(tmp_path)
-    x, y = load_fashion_mnist(tmp_path, train=True, download=False)
-    assert x.shape == (5, 1, 28, 28) and x.dtype == torch.float32 and y.dtype == torch.long
-    np.testing.assert_allclose(x[:, 0].numpy(), arrays["train-images-idx3-ubyte"] / 255.0, rtol=1e-6)
-    np.testing.assert_array_equal(y.numpy(), arrays["train-labels-idx1-ubyte"])
-    x_test, y_test = load_fashion_mnist(tmp_path, train=False, download=False)
-    np.testing.assert_allclose(x_test[:, 0].numpy(), arrays["t10k-images-idx3-ubyte"] / 255.0, rtol=1e-6)
-    np.testing.assert_array_equal(y_test.numpy(), arrays["t10k-labels-idx1-ubyte"])
-    assert all((tmp_path / "FashionMNIST" / "raw" / name).is_file() for name in FASHION_MNIST_FILES)
-
-
-def test_load_fashion_mnist_missing_files_fail_fast(tmp_path):
-    start = time.perf_counter()
-    with pytest.raises(DatasetUnavailableError, match="Fashion-MNIST is not on disk") as info:
-        load_fashion_mnist(tmp_path, download=False)
-    assert time.perf_counter() - start < 5
-    assert str(tmp_path / "FashionMNIST" / "raw") in str(info.value)
-
-
-def test_load_fashion_mnist_network_failure_becomes_dataset_unavailable(tmp_path, monkeypatch):
-    def offline(self):
-        raise URLError("no network")
-
-    monkeypatch.setattr(torchvision.datasets.FashionMNIST, "download", offline)
-    with pytest.raises(DatasetUnavailableError, match="could not be downloaded"):
-        load_fashion_mnist(tmp_path, download=True)
 
 
 def test_loaders_check_their_arguments(tmp_path):

@@ -89,3 +89,15 @@ def test_image_grid_draws_one_row_per_entry_at_the_shortest_length():
         plots.plot_image_grid({"bad": torch.rand(2, 2, 4, 4)})
     with pytest.raises(ValueError, match="non-empty mapping"):
         plots.plot_image_grid({})
+
+
+def test_image_grid_titles_its_columns():
+    images = {"first": torch.rand(4, 1, 8, 8), "second": torch.rand(3, 1, 8, 8)}
+    axes = plots.plot_image_grid(images, titles=("T-shirt/top", "Trouser", "Pullover"))
+    assert [axes[0, c].get_title() for c in range(3)] == ["T-shirt/top", "Trouser", "Pullover"]
+    assert [axes[1, c].get_title() for c in range(3)] == ["", "", ""]  # only the top row carries them
+    assert plots.plot_image_grid(images)[0, 0].get_title() == ""
+    with pytest.raises(ValueError, match=r"'titles' parameter of plot_image_grid must be one title per column \(3\)"):
+        plots.plot_image_grid(images, titles=["a", "b"])
+    with pytest.raises(TypeError, match="'titles' parameter of plot_image_grid must be a sequence of str"):
+        plots.plot_image_grid(images, titles="abc")

@@ -5,8 +5,8 @@ from reglab.data.datasets import (
     default_data_dir,
     load_cifar10,
     load_digits,
-    load_fashion_mnist,
 )
+from reglab.data.fashion_mnist import FASHION_MNIST_CLASSES, fashion_mnist_folder, load_fashion_mnist
 from reglab.data.loader import DeviceLoader
 from reglab.data.synthetic import make_moons, make_polynomial, make_sparse_regression, polynomial_value
 
@@ -18,6 +18,8 @@ __all__ = [
     "load_digits",
     "load_cifar10",
     "load_fashion_mnist",
+    "fashion_mnist_folder",
+    "FASHION_MNIST_CLASSES",
     "default_data_dir",
     "DatasetUnavailableError",
     "DeviceLoader",

@@ -1,10 +1,11 @@
-"""Real image data sets as tensors: digits (offline), CIFAR-10, Fashion-MNIST.
+"""Real image data sets as tensors: digits (offline), CIFAR-10.
 
 ``load_digits`` reads the 1,797 8×8 digit images that ship with scikit-learn,
-so it works anywhere. ``load_cifar10`` and ``load_fashion_mnist`` use
-torchvision's own loaders: online, ``download=True`` fetches the files once;
-offline, or when the files are missing, they raise ``DatasetUnavailableError``
-at once, saying where to put the files, instead of hanging on the network.
+so it works anywhere. ``load_cifar10`` uses torchvision's own loader: online,
+``download=True`` fetches the files once; offline, or when the files are
+missing, it raises ``DatasetUnavailableError`` at once, saying where to put
+the files, instead of hanging on the network. Fashion-MNIST, which Debian
+packages, has its own module, :mod:`reglab.data.fashion_mnist`.
 
 Every loader returns the whole split as two tensors, ready for
 :class:`reglab.data.DeviceLoader`: images as floats in [0, 1] of shape
@@ -13,9 +14,7 @@ Every loader returns the whole split as two tensors, ready for
 
 from __future__ import annotations
 
-import gzip
 import os
-import shutil
 import socket
 from pathlib import Path
 from urllib.error import URLError
@@ -30,23 +29,16 @@ __all__ = [
     "default_data_dir",
     "load_digits",
     "load_cifar10",
-    "load_fashion_mnist",
 ]
 
 DOWNLOAD_TIMEOUT_S = 20.0
 """How long a download may wait on an unresponsive network before giving up."""
 
 CIFAR10_FILES = [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch", "batches.meta"]
-FASHION_MNIST_FILES = [
-    "train-images-idx3-ubyte",
-    "train-labels-idx1-ubyte",
-    "t10k-images-idx3-ubyte",
-    "t10k-labels-idx1-ubyte",
-]
 
 
 class DatasetUnavailableError(RuntimeError):
-    """A data set's files are not on disk and could not be downloaded."""
+    """A data set's files are not on disk and could not be downloaded, or are corrupt."""
 
 
 def default_data_dir() -> Path:
@@ -110,43 +102,6 @@ def load_cifar10(
     return x.float() / 255.0, torch.as_tensor(dataset.targets, dtype=torch.long)
 
 
-def load_fashion_mnist(
-    root: str | Path | None = None, *, train: bool = True, download: bool = True
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """Fashion-MNIST (Xiao et al., 2017): 28×28 greyscale clothing images, 10 classes.
-
-    Files may be the raw idx files or their ``.gz`` archives as distributed;
-    archives are decompressed in place on first use.
-
-    Args:
-        root (str or Path, optional): folder holding ``FashionMNIST/raw/``.
-            Default: :func:`default_data_dir`.
-        train (bool): the 60,000 training images, or the 10,000 test images.
-            Default: True.
-        download (bool): fetch the four files (30 MB) if missing. Default: True.
-
-    Raises:
-        DatasetUnavailableError: the files are missing and could not be
-            downloaded (``download=False``, or no network).
-
-    Shape:
-        - x: :math:`(N, 1, 28, 28)`, float32 in [0, 1].
-        - y: :math:`(N,)`, int64 in {0, ..., 9}.
-    """
-    from torchvision.datasets import FashionMNIST
-
-    root = _resolve_root(root, "load_fashion_mnist")
-    check_bool(train, "train", "load_fashion_mnist")
-    check_bool(download, "download", "load_fashion_mnist")
-    raw = root / "FashionMNIST" / "raw"
-    _decompress_archives(raw, FASHION_MNIST_FILES)
-    _ensure_files(raw, FASHION_MNIST_FILES, download, lambda: FashionMNIST(root, download=True), "Fashion-MNIST",
-                  "the four idx files (or their .gz archives) from https://github.com/zalandoresearch/fashion-mnist")
-    dataset = _torchvision_or_unavailable(lambda: FashionMNIST(root, train=train, download=False), "Fashion-MNIST", raw)
-    x = dataset.data.unsqueeze(1)  # (N, 28, 28) -> (N, 1, 28, 28)
-    return x.float() / 255.0, dataset.targets.long()
-
-
 def _resolve_root(root: str | Path | None, owner: str) -> Path:
     if root is None:
         return default_data_dir()
@@ -188,11 +143,3 @@ def _torchvision_or_unavailable(make, dataset: str, folder: Path):
         return make()
     except RuntimeError as error:  # torchvision's "Dataset not found or corrupted"
         raise DatasetUnavailableError(f"{dataset} files in {folder} are unreadable or corrupted ({error}).") from error
-
-
-def _decompress_archives(folder: Path, names: list[str]) -> None:
-    for name in _missing(folder, names):
-        archive = folder / f"{name}.gz"
-        if archive.is_file():
-            with gzip.open(archive, "rb") as source, open(folder / name, "wb") as target:
-                shutil.copyfileobj(source, target)
