@@ -1,8 +1,10 @@
-"""Reproducibility and device choice.
+"""Reproducibility, device choice and the test suite's step cap.
 
-``seed_everything`` seeds every random number generator a chapter touches, and
+``seed_everything`` seeds every random number generator a chapter touches,
 ``get_device`` picks the fastest device present (CUDA, then Apple's MPS, then
-the CPU), unless the environment variable ``REGLAB_DEVICE`` names one.
+the CPU), unless the environment variable ``REGLAB_DEVICE`` names one, and
+``capped`` lets the test suite run a chapter's full scale in seconds: with
+``REGLAB_MAX_STEPS`` set, every training loop stops after that many steps.
 """
 
 from __future__ import annotations
@@ -15,7 +17,9 @@ import torch
 
 from reglab._validation import check_int, parameter_error
 
-__all__ = ["seed_everything", "get_device"]
+__all__ = ["seed_everything", "get_device", "max_steps", "capped"]
+
+MAX_STEPS_VARIABLE = "REGLAB_MAX_STEPS"
 
 
 def seed_everything(seed: int = 0) -> torch.Generator:
@@ -84,3 +88,51 @@ def get_device(name: str | None = None) -> torch.device:
             "name", "get_device", f"a {device.type} device present on this machine (index 0 to {count() - 1})", name
         ))
     return device
+
+
+def max_steps() -> int | None:
+    """The step cap the environment sets, or None (the normal case: no cap).
+
+    The test suite runs every chapter at ``SCALE = "full"`` with
+    ``REGLAB_MAX_STEPS`` set to a few steps, so the full-scale code path runs
+    end to end in seconds and cannot rot. A reader never sets it.
+
+    Raises:
+        ValueError: if ``REGLAB_MAX_STEPS`` is set but is not a positive integer.
+
+    Example:
+        >>> import os
+        >>> os.environ.pop("REGLAB_MAX_STEPS", None) and None
+        >>> max_steps() is None
+        True
+    """
+    value = os.environ.get(MAX_STEPS_VARIABLE)
+    if value is None or value == "":
+        return None
+    try:
+        steps = int(value)
+    except ValueError:
+        steps = 0
+    if steps < 1:
+        raise ValueError(parameter_error(MAX_STEPS_VARIABLE, "the environment", "a positive integer or unset", value))
+    return steps
+
+
+def capped(steps: int) -> int:
+    """``steps``, or the environment's step cap if that is smaller.
+
+    For a chapter's own training loop (``fit`` applies the cap itself):
+    ``for step in range(capped(CONFIG["steps"])): ...``.
+
+    Args:
+        steps (int): the number of steps (or epochs) the loop would run, >= 0.
+
+    Example:
+        >>> import os
+        >>> os.environ.pop("REGLAB_MAX_STEPS", None) and None
+        >>> capped(500)
+        500
+    """
+    steps = check_int(steps, "steps", "capped", low=0)
+    cap = max_steps()
+    return steps if cap is None else min(steps, cap)

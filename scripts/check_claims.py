@@ -83,9 +83,22 @@ def error_of(cell) -> str | None:
     return None
 
 
-def check(path: Path, offset: int) -> tuple[int, int, list[str], float]:
-    """Run one notebook with shifted seeds; return (held, total, failures, seconds)."""
+def set_scale(notebook, scale: str) -> None:
+    """Set ``SCALE`` in the cell tagged ``parameters``, as papermill would."""
+    cells = [cell for cell in notebook.cells if "parameters" in cell.metadata.get("tags", [])]
+    if not cells:
+        raise ValueError("the notebook has no cell tagged 'parameters'")
+    cells[0].source = f"SCALE = {scale!r}"
+
+
+def check(path: Path, offset: int, scale: str | None = None) -> tuple[int, int, list[str], float]:
+    """Run one notebook with shifted seeds; return (held, total, failures, seconds).
+
+    ``scale`` (e.g. ``"full"``) replaces the chapter's ``SCALE`` parameter.
+    """
     notebook = nbformat.read(path, as_version=4)
+    if scale is not None:
+        set_scale(notebook, scale)
     notebook.cells.insert(0, nbformat.v4.new_code_cell(SHIFT_SEEDS.format(shift=offset * SEED_STRIDE)))
     client = NotebookClient(notebook, timeout=900, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
@@ -112,6 +125,9 @@ def main() -> int:
     parser.add_argument("notebooks", nargs="*", type=Path, help="default: every chapter")
     parser.add_argument("--offset", type=int, required=True, help="seed offset (1, 2, 3, ...); 0 = the stored seeds")
     parser.add_argument("--jobs", type=int, default=1, help="chapters run at once (one kernel each)")
+    parser.add_argument("--scale", default=None, help="run at this SCALE (e.g. 'full') instead of the stored one")
+    parser.add_argument("--max-steps", type=int, default=None,
+                        help="cap every training loop at this many steps (REGLAB_MAX_STEPS): the full-scale smoke run")
     parser.add_argument("--capability", default="default",
                         help="ATEN_CPU_CAPABILITY for the kernels (default: 'default'; '' keeps this CPU's best)")
     args = parser.parse_args()
@@ -121,14 +137,19 @@ def main() -> int:
         parser.error(f"--jobs must be a positive integer, got {args.jobs}")
     if args.capability:
         os.environ["ATEN_CPU_CAPABILITY"] = args.capability  # read by the kernel process at import of torch
+    if args.max_steps is not None:
+        if args.max_steps < 1:
+            parser.error(f"--max-steps must be a positive integer, got {args.max_steps}")
+        os.environ["REGLAB_MAX_STEPS"] = str(args.max_steps)
     os.environ.setdefault("OMP_NUM_THREADS", "1")
     notebooks = args.notebooks or sorted((ROOT / "chapters").glob("*.ipynb"))
-    print(f"seed offset {args.offset}, ATEN_CPU_CAPABILITY={args.capability or '(this CPU)'}, oneDNN off")
+    print(f"seed offset {args.offset}, ATEN_CPU_CAPABILITY={args.capability or '(this CPU)'}, oneDNN off"
+          + (f", SCALE={args.scale!r}" if args.scale else "") + (f", REGLAB_MAX_STEPS={args.max_steps}" if args.max_steps else ""))
     print(f"{'chapter':40s} {'asserts held':>13s} {'seconds':>8s}")
     all_held = all_total = 0
     failed = False
     with ProcessPoolExecutor(args.jobs) as pool:
-        results = pool.map(partial(check, offset=args.offset), [path.resolve() for path in notebooks])
+        results = pool.map(partial(check, offset=args.offset, scale=args.scale), [path.resolve() for path in notebooks])
         for path, (held, total, failures, seconds) in zip(notebooks, results):
             all_held, all_total = all_held + held, all_total + total
             print(f"{path.name:40s} {held:6d} / {total:<4d} {seconds:8.1f}", flush=True)

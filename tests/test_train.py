@@ -9,6 +9,7 @@ from reglab.data import DeviceLoader, make_moons
 from reglab.metrics import accuracy
 from reglab.models import MLP
 from reglab.train import History, evaluate, fit
+from reglab.utils import capped
 
 
 def moons(n=200, seed=0, device="cpu"):
@@ -224,3 +225,31 @@ def test_fit_rejects_bad_scheduler_arguments():
         fit(model, DeviceLoader(x, y, 5), epochs=1, optimizer=optimizer, scheduler="cosine", progress=False)
     with pytest.raises(ValueError, match="'scheduler_interval' parameter of fit must be 'step' or 'epoch'"):
         fit(model, DeviceLoader(x, y, 5), epochs=1, optimizer=optimizer, scheduler_interval="batch", progress=False)
+
+
+@pytest.mark.parametrize("cap, expected_steps", [(None, 5 * 4), ("3", 3), ("6", 6), ("100", 5 * 4)])
+def test_step_cap_from_the_environment_stops_training(monkeypatch, cap, expected_steps):
+    if cap is None:
+        monkeypatch.delenv("REGLAB_MAX_STEPS", raising=False)
+    else:
+        monkeypatch.setenv("REGLAB_MAX_STEPS", cap)
+    x, y = torch.randn(40, 2), torch.randint(0, 2, (40,))
+    batches = DeviceLoader(x, y, batch_size=10, shuffle=False)  # 4 steps per epoch
+    model = nn.Linear(2, 2)
+    history = fit(model, batches, epochs=5, optimizer=torch.optim.SGD(model.parameters(), lr=0.1), progress=False)
+    assert len(history.steps["lr"]) == expected_steps
+    assert history.epochs == -(-expected_steps // 4)  # epochs begun, the last one possibly cut short
+
+
+@pytest.mark.parametrize("value", ["0", "-2", "three", "1.5"])
+def test_step_cap_rejects_a_bad_value(monkeypatch, value):
+    monkeypatch.setenv("REGLAB_MAX_STEPS", value)
+    with pytest.raises(ValueError, match="REGLAB_MAX_STEPS.*positive integer"):
+        capped(10)
+
+
+def test_capped_is_the_smaller_of_the_loop_and_the_cap(monkeypatch):
+    monkeypatch.delenv("REGLAB_MAX_STEPS", raising=False)
+    assert capped(7) == 7
+    monkeypatch.setenv("REGLAB_MAX_STEPS", "3")
+    assert (capped(7), capped(2), capped(0)) == (3, 2, 0)

@@ -33,6 +33,7 @@ from tqdm.auto import tqdm
 
 from reglab._validation import check_bool, check_int, parameter_error
 from reglab.train.history import History
+from reglab.utils import max_steps
 
 __all__ = ["fit", "evaluate", "Callback"]
 
@@ -81,6 +82,10 @@ def fit(
     where :math:`\\Omega_j` are the ``penalty`` hooks. The recorded
     ``train_loss`` is the data term alone, averaged over the epoch's samples
     (as the model changes during the epoch), so it compares with ``val_loss``.
+
+    With the environment variable ``REGLAB_MAX_STEPS`` set (only the test
+    suite's full-scale smoke run sets it), training stops after that many
+    optimizer steps; see :func:`reglab.utils.capped`.
 
     Batches are moved to the model's device (a no-op for a
     :class:`~reglab.data.DeviceLoader` already there). Metric and loss sums stay
@@ -140,6 +145,7 @@ def fit(
     device = _device_of(model)
     history = History()
     learning_rates: list[float] = []
+    step_cap = max_steps()  # set only by the test suite's full-scale smoke run
     bar = tqdm(range(epochs), desc="epochs", disable=not progress, leave=False)
     for _ in bar:
         start = time.perf_counter()
@@ -167,6 +173,8 @@ def fit(
             if scheduler is not None and scheduler_interval == "step":
                 scheduler.step()
             totals.add(loss.detach(), output.detach(), y)
+            if step_cap is not None and len(learning_rates) >= step_cap:
+                break
         if totals.count == 0:
             raise ValueError(parameter_error("train", owner, "a non-empty iterable of (x, y) batches", "no batch"))
         if scheduler is not None and scheduler_interval == "epoch":
@@ -179,6 +187,8 @@ def fit(
         bar.set_postfix({k: f"{v:.3g}" for k, v in record.items() if k.endswith("loss")})
         if any(getattr(c, "on_epoch_end", None) and c.on_epoch_end(model, history) for c in callbacks):
             history.stopped_early = True
+            break
+        if step_cap is not None and len(learning_rates) >= step_cap:
             break
     for callback in callbacks:
         if hasattr(callback, "on_train_end"):
