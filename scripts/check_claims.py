@@ -35,6 +35,7 @@ from pathlib import Path
 
 import nbformat
 from nbclient import NotebookClient
+from nbclient.exceptions import CellTimeoutError
 
 ROOT = Path(__file__).resolve().parents[1]
 SEED_STRIDE = 1_000_003  # a prime far above any seed a chapter uses: shifted seeds never meet unshifted ones
@@ -91,28 +92,39 @@ def set_scale(notebook, scale: str) -> None:
     cells[0].source = f"SCALE = {scale!r}"
 
 
-def check(path: Path, offset: int, scale: str | None = None) -> tuple[int, int, list[str], float]:
+def check(path: Path, offset: int, scale: str | None = None, timeout: int = 900) -> tuple[int, int, list[str], float]:
     """Run one notebook with shifted seeds; return (held, total, failures, seconds).
 
-    ``scale`` (e.g. ``"full"``) replaces the chapter's ``SCALE`` parameter.
+    ``scale`` (e.g. ``"full"``) replaces the chapter's ``SCALE`` parameter;
+    ``timeout`` is the most seconds one cell may run.
     """
     notebook = nbformat.read(path, as_version=4)
     if scale is not None:
         set_scale(notebook, scale)
     notebook.cells.insert(0, nbformat.v4.new_code_cell(SHIFT_SEEDS.format(shift=offset * SEED_STRIDE)))
-    client = NotebookClient(notebook, timeout=900, kernel_name="python3", allow_errors=True,
+    client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
+    for cell in notebook.cells:  # forget the stored run: a cell that does not run now must not count
+        if cell.cell_type == "code":
+            cell.outputs, cell.execution_count = [], None
     start = time.perf_counter()
-    client.execute()
+    failures = []
+    try:
+        client.execute()
+    except CellTimeoutError:
+        ran = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.get("execution_count")]
+        failures.append(f"a cell ran past {timeout} s, after this one (the cells after it did not run):\n"
+                        f"{ran[-1].source[:300] if ran else ''}")
     seconds = time.perf_counter() - start
     held = total = 0
-    failures = []
     for index, cell in enumerate(notebook.cells[1:]):
         if cell.cell_type != "code":
             continue
         asserts = count_asserts(cell.source)
         total += asserts
         error = error_of(cell)
+        if cell.execution_count is None:
+            continue  # did not run (after a timeout): its asserts did not hold
         if error is None:
             held += asserts
         else:
@@ -128,6 +140,7 @@ def main() -> int:
     parser.add_argument("--scale", default=None, help="run at this SCALE (e.g. 'full') instead of the stored one")
     parser.add_argument("--max-steps", type=int, default=None,
                         help="cap every training loop at this many steps (REGLAB_MAX_STEPS): the full-scale smoke run")
+    parser.add_argument("--timeout", type=int, default=900, help="the most seconds one cell may run")
     parser.add_argument("--capability", default="default",
                         help="ATEN_CPU_CAPABILITY for the kernels (default: 'default'; '' keeps this CPU's best)")
     args = parser.parse_args()
@@ -149,7 +162,7 @@ def main() -> int:
     all_held = all_total = 0
     failed = False
     with ProcessPoolExecutor(args.jobs) as pool:
-        results = pool.map(partial(check, offset=args.offset, scale=args.scale), [path.resolve() for path in notebooks])
+        results = pool.map(partial(check, offset=args.offset, scale=args.scale, timeout=args.timeout), [path.resolve() for path in notebooks])
         for path, (held, total, failures, seconds) in zip(notebooks, results):
             all_held, all_total = all_held + held, all_total + total
             print(f"{path.name:40s} {held:6d} / {total:<4d} {seconds:8.1f}", flush=True)

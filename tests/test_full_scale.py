@@ -1,0 +1,95 @@
+"""Every chapter's ``SCALE = "full"`` runs end to end, so the full-scale code cannot rot.
+
+A reader with a GPU sets ``SCALE = "full"`` (by hand, or with papermill's
+``-p SCALE full``). Here each chapter runs that way with every training loop
+capped at a few steps (``REGLAB_MAX_STEPS``, read by ``reglab.train.fit`` and
+``reglab.utils.capped``): the full data set is loaded, every model is built,
+trained and evaluated, every figure drawn. Numbers from three steps cannot
+hold a claim, so an ``AssertionError`` of a claim cell (one whose first line
+is ``# Claim: ...``) is expected; any other error (a shape, a plot whose length
+assumes uncapped training, a missing file, a failed check of an exercise's
+solution) fails the test.
+"""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
+MAX_STEPS = 3
+# Chapters whose full scale does not run yet, and why (strict: the mark fails once the chapter is fixed).
+NOT_YET = {
+    "03_early_stopping": "with the stopper never firing, `stopped_epoch` is None (issue 20, chapter 3)",
+    "08_mixup_cutmix": "the full scale needs CIFAR-10, absent offline (issue 21: Fashion-MNIST at both scales)",
+    "10_adversarial_training": "the full scale needs CIFAR-10, absent offline (issue 21: Fashion-MNIST at both scales)",
+    "11_residual_regularizers": "the block-deletion evaluation runs past 300 s on a CPU (issue 21, chapter 11)",
+}
+
+
+def _check_claims():
+    spec = importlib.util.spec_from_file_location("check_claims", ROOT / "scripts" / "check_claims.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def unexpected_failures(path: Path, failures: list[str]) -> list[str]:
+    """The failures that are not a claim cell's AssertionError."""
+    cells = nbformat.read(path, as_version=4).cells
+
+    def claim_failed(failure: str) -> bool:
+        match = re.match(r"cell (\d+): AssertionError", failure)
+        return match is not None and cells[int(match.group(1))].source.startswith("# Claim")
+
+    return [failure for failure in failures if not claim_failed(failure)]
+
+
+def run_full_scale(path: Path, monkeypatch) -> list[str]:
+    monkeypatch.setenv("REGLAB_MAX_STEPS", str(MAX_STEPS))
+    monkeypatch.setenv("OMP_NUM_THREADS", "1")
+    held, total, failures, seconds = _check_claims().check(path, offset=0, scale="full", timeout=300)
+    return unexpected_failures(path, failures)
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        pytest.param(
+            path,
+            id=path.stem,
+            marks=[pytest.mark.xfail(reason=NOT_YET[path.stem], strict=True)] if path.stem in NOT_YET else [],
+        )
+        for path in CHAPTERS
+    ],
+)
+def test_full_scale_runs_end_to_end(path, monkeypatch):
+    failures = run_full_scale(path, monkeypatch)
+    assert not failures, f"{path.name} at SCALE='full' (steps capped at {MAX_STEPS}):\n" + "\n".join(failures)
+
+
+SMOKE = [
+    ("parameters", 'SCALE = "small"'),
+    ("", "import os\nfrom reglab.utils import capped\nsteps = capped(1000)"),
+    ("", "# Claim: a number from three steps\nassert steps == 1000"),
+    ("", 'assert SCALE == "full" and os.environ["REGLAB_MAX_STEPS"] == "3" and steps == 3'),
+    ("", "plt.plot(range(1000), range(steps))  # a figure that assumes uncapped training"),
+]
+
+
+def test_the_smoke_run_tolerates_only_claims(tmp_path, monkeypatch):
+    """A claim's AssertionError passes; a failed non-claim cell fails the test."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    for tag, source in SMOKE:
+        cell = nbformat.v4.new_code_cell(source)
+        if tag:
+            cell.metadata["tags"] = [tag]
+        notebook.cells.append(cell)
+    path = tmp_path / "smoke.ipynb"
+    nbformat.write(notebook, path)
+    failures = run_full_scale(path, monkeypatch)
+    assert len(failures) == 1 and failures[0].startswith("cell 4: NameError"), failures
