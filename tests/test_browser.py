@@ -9,7 +9,11 @@ the neighbours in the table of contents. Search finds pages from the book's
 own index. A full-page screenshot of each page, stitched from window-sized
 captures that are each checked for unpainted bands, goes to
 ``book/_build/screenshots/`` for review. No code cell of a notebook page
-scrolls sideways in a 1280 px window: its lines fit the content column.
+scrolls sideways in a 1280 px window: its lines fit the content column. No
+character of any page is drawn as a missing-glyph box: the errata and the
+chapters quote the Chinese sources, so the machine needs a CJK font (Debian's
+``fonts-noto-cjk``, which ``make test`` installs where it can); a test checks
+that the glyph check fails on a page that draws a missing glyph.
 
 Needs Debian's ``chromium`` (``make test`` installs it where it can) and the
 ``playwright`` Python package, which drives that system browser: no browser
@@ -21,6 +25,7 @@ import functools
 import io
 import os
 import shutil
+import subprocess
 import threading
 from http.server import SimpleHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -64,6 +69,53 @@ SCROLL_TO = """y => new Promise(resolve => {
     requestAnimationFrame(() => requestAnimationFrame(() => resolve(window.scrollY)));
 })"""
 LONGEST_BLANK_PX = 300  # a third of the window; the tallest white gap between lines of the book is 75 px
+
+
+# Every visible character beyond ASCII, drawn on a canvas in the font its element is set in, and
+# compared with what that font draws for two code points that no font has: the missing-glyph box
+# (.notdef). A character drawn exactly like the box has no glyph in any installed font. Canvas text
+# goes through the same font fallback as the page, so a CJK character with no CJK font installed is
+# drawn as the box too. Returns [character, code point, font] for each missing one.
+MISSING_GLYPHS = r"""() => {
+    const skip = 'script, style, noscript, mjx-container, svg, math';
+    const invisible = /[\p{White_Space}\p{Cc}\p{Cf}\p{M}]/u;
+    const byFont = new Map();
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+        const element = node.parentElement;
+        if (!element || element.closest(skip)) continue;
+        const chars = Array.from(node.data).filter(ch => ch.codePointAt(0) > 0x7e && !invisible.test(ch));
+        if (chars.length === 0 || element.getClientRects().length === 0) continue;  // nothing drawn
+        const style = getComputedStyle(element);
+        const font = `${style.fontStyle} ${style.fontWeight} 32px ${style.fontFamily}`;
+        if (!byFont.has(font)) byFont.set(font, new Set());
+        chars.forEach(ch => byFont.get(font).add(ch));
+    }
+    const canvas = document.createElement('canvas');
+    canvas.width = canvas.height = 48;
+    const context = canvas.getContext('2d', {willReadFrequently: true});
+    const draw = (font, ch) => {
+        context.clearRect(0, 0, 48, 48);
+        context.font = font;
+        context.textBaseline = 'top';
+        context.fillText(ch, 4, 4);
+        return context.getImageData(0, 0, 48, 48).data.filter((_, i) => i % 4 === 3).join(',');
+    };
+    const missing = [];
+    for (const [font, chars] of byFont) {
+        const boxes = new Set(['\u{10FFFD}', '\u{10FFFC}'].map(ch => draw(font, ch)));
+        for (const ch of chars) {
+            if (boxes.has(draw(font, ch))) missing.push([ch, 'U+' + ch.codePointAt(0).toString(16).toUpperCase(), font]);
+        }
+    }
+    return missing;
+}"""
+
+
+def missing_glyphs(page) -> list[tuple[str, str, str]]:
+    """(character, code point, font) of every character on the page drawn as a missing-glyph box."""
+    page.evaluate("() => document.fonts.ready.then(() => true)")
+    return [tuple(item) for item in page.evaluate(MISSING_GLYPHS)]
 
 
 def blank_bands(image, left: int, right: int) -> list[tuple[int, int]]:
@@ -174,6 +226,12 @@ def test_page_works_offline_in_a_browser(page_name, server, browser):
     for raw in ("$$", "\\(", "\\[", "\\frac", "\\sum"):
         assert raw not in prose, f"untypeset TeX {raw!r} on {page_name}"
 
+    missing = missing_glyphs(page)
+    if missing:
+        shown = ", ".join(f"{char} ({code})" for char, code, _ in missing[:20])
+        problems.append(f"{len(missing)} characters drawn as a missing-glyph box (is a CJK font installed? "
+                        f"`make test` installs fonts-noto-cjk): {shown}")
+
     width, viewport = page.evaluate("() => [document.documentElement.scrollWidth, document.documentElement.clientWidth]")
     assert width <= viewport, f"{page_name} is {width} px wide in a {viewport} px window: something overflows sideways"
 
@@ -278,3 +336,54 @@ def test_search_works_offline(server, browser):
     page.close()
     assert any("chapters/04_dropout.html" in href for href in found), found
     assert all(urlparse(url).hostname in (None, "127.0.0.1") for url in requests if url.startswith("http")), requests
+
+
+def installed_fonts_with(code_point: int) -> list[str]:
+    """The installed font files that have a glyph for ``code_point`` (fontconfig's own answer)."""
+    fc_list = shutil.which("fc-list")
+    if fc_list is None:
+        pytest.skip("fontconfig's fc-list is not installed")
+    found = subprocess.run([fc_list, f":charset={code_point:x}", "file"], capture_output=True, text=True, check=True)
+    return found.stdout.split()
+
+
+CHINESE = "正则化是一种解决过拟合问题的方法"  # a line of the errata's first quote
+
+
+def test_the_missing_glyph_check_fails_on_a_missing_glyph_and_passes_on_chinese(browser, tmp_path):
+    """The check behind every page's test: it must catch a missing glyph, and pass on Chinese text
+    when a CJK font is installed."""
+    # A character that no installed font has: a private-use code point, and a CJK Extension I
+    # ideograph (Unicode 15.1), which fonts-noto-cjk (2022) does not cover.
+    absent = [cp for cp in (0xE000, 0x2EBF0) if not installed_fonts_with(cp)]
+    assert absent, "every test character has a glyph in some installed font: pick another one"
+    page = browser.new_page()
+    page.set_content(f"<p>{CHINESE} λ ≥ – {''.join(chr(cp) for cp in absent)}</p>")
+    found = {code for _, code, _ in missing_glyphs(page)}
+    assert found == {f"U+{cp:X}" for cp in absent}, f"the check found {sorted(found)}"
+
+    # Chinese text, with a CJK font installed, passes.
+    if not installed_fonts_with(ord(CHINESE[0])):
+        message = "no CJK font is installed: run `apt-get install fonts-noto-cjk` (make test does, as root)"
+        if os.environ.get("CI"):
+            pytest.fail(message)
+        pytest.skip(message)
+    page.set_content(f"<p>{CHINESE}</p><pre>{CHINESE}</pre>")
+    assert missing_glyphs(page) == [], "Chinese text drawn as missing glyphs although a CJK font is installed"
+    page.close()
+
+    # The same page in a browser that sees no CJK font (fontconfig told to skip those files) fails.
+    cjk = set(installed_fonts_with(ord(CHINESE[0])))
+    folders = {str(Path(f).parent) for f in installed_fonts_with(ord("A"))} - {str(Path(f).parent) for f in cjk}
+    (tmp_path / "fonts.conf").write_text(
+        "<?xml version='1.0'?>\n<fontconfig>" + "".join(f"<dir>{folder}</dir>" for folder in sorted(folders))
+        + f"<cachedir>{tmp_path / 'cache'}</cachedir></fontconfig>\n")
+    no_cjk = browser.browser_type.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS, headless=True,
+                                         env={**os.environ, "FONTCONFIG_FILE": str(tmp_path / "fonts.conf")})
+    try:
+        page = no_cjk.new_page()
+        page.set_content(f"<p>{CHINESE}</p>")
+        found = {char for char, _, _ in missing_glyphs(page)}
+    finally:
+        no_cjk.close()
+    assert found == set(CHINESE), f"without a CJK font the check found only {sorted(found)}"
