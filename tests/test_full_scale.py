@@ -6,9 +6,9 @@ capped at a few steps (``REGLAB_MAX_STEPS``, read by ``reglab.train.fit`` and
 ``reglab.utils.capped``): the full data set is loaded, every model is built,
 trained and evaluated, every figure drawn. Numbers from three steps cannot
 hold a claim, so an ``AssertionError`` of a claim cell (one whose first line
-is ``# Claim: ...``) is expected; any other error (a shape, a plot whose length
-assumes uncapped training, a missing file, a failed check of an exercise's
-solution) fails the test.
+is ``# Claim: ...``, or an exercise's solution asserting what its runs show) is
+expected; any other error (a shape, a plot whose length assumes uncapped
+training, a missing file) fails the test.
 """
 
 import importlib.util
@@ -23,8 +23,10 @@ CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 MAX_STEPS = 3
 # Chapters whose full scale does not run yet, and why (strict: the mark fails once the chapter is fixed).
 NOT_YET = {
+    "06_augmentation": "the full scale needs CIFAR-10, absent offline (issue 20: Fashion-MNIST at both scales)",
     "08_mixup_cutmix": "the full scale needs CIFAR-10, absent offline (issue 21: Fashion-MNIST at both scales)",
     "10_adversarial_training": "the full scale needs CIFAR-10, absent offline (issue 21: Fashion-MNIST at both scales)",
+    "12_ablation": "the full scale needs CIFAR-10, absent offline (issue 24: the capstone on Fashion-MNIST)",
     "11_residual_regularizers": "the block-deletion evaluation runs past 300 s on a CPU (issue 21, chapter 11)",
 }
 
@@ -37,12 +39,15 @@ def _check_claims():
 
 
 def unexpected_failures(path: Path, failures: list[str]) -> list[str]:
-    """The failures that are not a claim cell's AssertionError."""
+    """The failures that are not the AssertionError of a claim cell or of an exercise's solution."""
     cells = nbformat.read(path, as_version=4).cells
 
     def claim_failed(failure: str) -> bool:
         match = re.match(r"cell (\d+): AssertionError", failure)
-        return match is not None and cells[int(match.group(1))].source.startswith("# Claim")
+        if match is None:
+            return False
+        cell = cells[int(match.group(1))]
+        return cell.source.startswith("# Claim") or "solution" in cell.metadata.get("tags", [])
 
     return [failure for failure in failures if not claim_failed(failure)]
 
