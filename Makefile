@@ -68,7 +68,7 @@ fashion-mnist:
 # Two pytest workers (one per core of the CI machine), each notebook whole on one worker;
 # one BLAS/OpenMP thread each, since the course's models are tiny.
 test: $(INSTALLED) $(MATHJAX) browser fashion-mnist
-	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile
+	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile --durations=25
 
 execute: $(INSTALLED)
 	OMP_NUM_THREADS=1 $(PY) scripts/execute_notebook.py $(NB)

@@ -9,7 +9,6 @@ import matplotlib
 import pytest
 from filelock import FileLock
 import torch
-import yaml
 
 matplotlib.use("Agg")  # tests draw figures without a screen
 
@@ -57,6 +56,8 @@ def built_book(tmp_path_factory, request) -> tuple[Path, str]:
 
 
 def _build_book(out: Path) -> str:
+    import yaml  # PyYAML (requirements.txt): only the book build needs it, not the unit tests
+
     config = yaml.safe_load((ROOT / "_config.yml").read_text())
     config["execute"]["execute_notebooks"] = "off"
     # Paths in the configuration are relative to its folder: keep them pointing into the repository.

@@ -7,6 +7,8 @@ import torch
 from reglab.exercises import Case, check_ablation_table, check_bias_variance, run_check
 from reglab.metrics import bias_variance_decomposition
 
+from exercise_helpers import passes
+
 
 def bias_variance_ddof1(p, t):  # the unbiased sample variance, a common slip
     m = p.mean(0)
@@ -62,7 +64,7 @@ def test_bias_variance_check_accepts_numbers_and_other_forms(capsys):
     ],
 )
 def test_bias_variance_check_fails_wrong_answers_with_a_specific_hint(wrong, hint, capsys):
-    assert not check_bias_variance(wrong)
+    assert not passes(check_bias_variance, wrong)
     out = capsys.readouterr().out
     assert "✘ Exercise 1.1" in out and "expected" in out and hint in out
     assert "Traceback" not in out
@@ -75,12 +77,12 @@ def test_run_check_reports_exceptions_and_stubs_in_one_line(capsys):
     def stub():
         raise NotImplementedError
 
-    assert not run_check("Exercise 9.9", lambda: None, [Case("crash", lambda: (crashes(), 1), hint="look")])
+    assert not passes(run_check, "Exercise 9.9", lambda: None, [Case("crash", lambda: (crashes(), 1), hint="look")])
     out = capsys.readouterr().out
     assert "raised IndexError: boom" in out and "Hint: look" in out and "Traceback" not in out
-    assert not run_check("Exercise 9.9", lambda: None, [Case("stub", lambda: (stub(), 1))])
+    assert not passes(run_check, "Exercise 9.9", lambda: None, [Case("stub", lambda: (stub(), 1))])
     assert "not implemented yet" in capsys.readouterr().out
-    assert not run_check("Exercise 9.9", 42, [])
+    assert not passes(run_check, "Exercise 9.9", 42, [])
     assert "expected a function" in capsys.readouterr().out
 
 
@@ -88,11 +90,11 @@ def test_run_check_survives_a_failing_diagnosis_and_can_accept_another_answer(ca
     def broken(got):
         raise ZeroDivisionError
 
-    assert not run_check("E", lambda: None, [Case("c", lambda: (2, 1), hint="fallback", diagnose=broken)])
+    assert not passes(run_check, "E", lambda: None, [Case("c", lambda: (2, 1), hint="fallback", diagnose=broken)])
     out = capsys.readouterr().out
     assert "Hint: fallback" in out and "Traceback" not in out
     assert run_check("E", lambda: None, [Case("c", lambda: (2, 1), accept=lambda got: got == 2)])
-    assert not run_check("E", lambda: None, [Case("c", lambda: (torch.ones(3), 1), accept=broken)])
+    assert not passes(run_check, "E", lambda: None, [Case("c", lambda: (torch.ones(3), 1), accept=broken)])
     assert "✘ E" in capsys.readouterr().out
 
 
@@ -100,7 +102,7 @@ def test_run_check_compares_shapes_and_tolerances():
     same = Case("close", lambda: (torch.tensor([1.0, 2.0 + 1e-8]), torch.tensor([1.0, 2.0])))
     wrong_shape = Case("shape", lambda: (torch.tensor([[1.0, 2.0]]), torch.tensor([1.0, 2.0])))
     assert run_check("E", lambda: None, [same])
-    assert not run_check("E", lambda: None, [wrong_shape])
+    assert not passes(run_check, "E", lambda: None, [wrong_shape])
 
 
 def ablation_table(runs, configs, seeds, ddof=1, single=0.0):
@@ -130,9 +132,9 @@ def test_ablation_table_check_passes_a_numpy_solution_and_diagnoses_mistakes(cap
     assert check_ablation_table(ablation_table)
     assert check_ablation_table(ablation_table_float32)
     assert capsys.readouterr().out.count("✔ Exercise 12.1: correct") == 2
-    assert not check_ablation_table(lambda r, c, s: ablation_table(r, c, s, ddof=0))
+    assert not passes(check_ablation_table, lambda r, c, s: ablation_table(r, c, s, ddof=0))
     assert "SAMPLE standard deviation" in capsys.readouterr().out
-    assert not check_ablation_table(lambda r, c, s: ablation_table(r, c, s, single=float("nan")))
+    assert not passes(check_ablation_table, lambda r, c, s: ablation_table(r, c, s, single=float("nan")))
     assert "spread is 0, not NaN" in capsys.readouterr().out
 
 
@@ -151,6 +153,36 @@ def test_ablation_table_check_names_the_spread_and_layout_mistakes(capsys):
                         (spread(lambda v: v.std(ddof=1) / np.sqrt(len(v))), "not the standard error"),
                         (lambda r, c, s: {(k, m): v for k, row in ablation_table(r, c, s).items() for m, v in row.items()},
                          "return a dict {config: {metric: (mean, spread)}}")]:
-        assert not check_ablation_table(wrong)
+        assert not passes(check_ablation_table, wrong)
         out = capsys.readouterr().out
         assert "✘ Exercise 12.1" in out and hint in out and "Traceback" not in out, out
+
+
+def test_a_failed_check_raises_check_failed_shown_in_one_line(capsys):
+    import pickle
+
+    from reglab.exercises import CheckFailed
+
+    with pytest.raises(CheckFailed) as info:
+        run_check("Exercise 9.9", lambda: None, [Case("c", lambda: (2, 1), hint="look again")])
+    error = info.value
+    assert isinstance(error, AssertionError)  # pytest and nbgrader count it as a failed test
+    assert error.exercise == "Exercise 9.9" and "Hint: look again" in str(error)
+    rendered = error._render_traceback_()  # what IPython shows instead of a traceback
+    assert len(rendered) == 1 and "Exercise 9.9 is not solved yet" in rendered[0]
+    assert pickle.loads(pickle.dumps(error)).verdict == error.verdict
+    out = capsys.readouterr().out
+    assert "✘ Exercise 9.9, case 'c'" in out and "Hint: look again" in out  # the verdict itself is printed
+
+
+def test_warnings_during_a_check_go_to_stdout_not_stderr(capsys):
+    import warnings
+
+    def noisy():
+        warnings.warn("deprecated call", DeprecationWarning)
+        return 1, 1
+
+    assert run_check("E", lambda: None, [Case("c", noisy)])
+    captured = capsys.readouterr()
+    assert captured.err == ""  # nbgrader scores a test cell with stderr output zero
+    assert "✔ E: correct" in captured.out and "DeprecationWarning: deprecated call" in captured.out

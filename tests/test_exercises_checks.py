@@ -16,7 +16,7 @@ from reglab.exercises import (check_batch_norm_train, check_clip_grad_norm, chec
                               check_stopping_rule)
 from reglab.losses import label_smoothing_cross_entropy
 
-from exercise_helpers import assert_fails_with, verdict
+from exercise_helpers import assert_fails_with, passes, verdict
 
 
 # Chapter 2: the soft threshold ------------------------------------------------------------------------------------
@@ -143,6 +143,14 @@ def locked_keep_probability(x, p, batch_first=False):  # p used as the keep prob
     return x * torch.empty(mask_shape(x, batch_first), dtype=x.dtype).bernoulli_(p) / (1 - p)
 
 
+def locked_keep_probability_scaled_by_p(x, p, batch_first=False):  # p as the keep probability, throughout
+    return x * torch.empty(mask_shape(x, batch_first), dtype=x.dtype).bernoulli_(p) / p
+
+
+def locked_keep_probability_unscaled(x, p, batch_first=False):  # p as the keep probability, and no scaling
+    return x * torch.empty(mask_shape(x, batch_first), dtype=x.dtype).bernoulli_(p)
+
+
 def locked_rand(x, p, batch_first=False):  # another valid draw: other numbers than reglab's
     return x * (torch.rand(mask_shape(x, batch_first)) < 1 - p).to(x.dtype) / (1 - p)
 
@@ -170,6 +178,9 @@ def test_locked_dropout_check_passes_the_solution_and_other_valid_draws(answer, 
     (locked_per_step, "fresh mask at every time step"),
     (locked_wrong_layout, "shared over the batch, not over time"),
     (locked_keep_probability, "p is the DROP probability"),
+    (locked_keep_probability_scaled_by_p, "p is the DROP probability, not the keep probability"),
+    (locked_keep_probability_unscaled, "not rescaled: divide by (1 - p), so that the expected output equals x. "
+                                       "And p is the DROP probability"),
     (locked_uniform, "uniform random numbers is not dropout"),
     (locked_one_mask_for_all, "one coin per sequence AND feature"),
 ])
@@ -439,8 +450,8 @@ def test_every_check_reports_a_stub_and_a_crash_in_one_line(check, capsys):
     def crash(*args, **kwargs):
         raise IndexError("index 3 is out of bounds")
 
-    assert not check(stub)
+    assert not passes(check, stub)
     assert "not implemented yet" in capsys.readouterr().out
-    assert not check(crash)
+    assert not passes(check, crash)
     out = capsys.readouterr().out
     assert "raised IndexError" in out and "Hint:" in out and "Traceback" not in out

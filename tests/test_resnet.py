@@ -86,17 +86,28 @@ def test_drop_path_with_zero_rate_and_eval_shake_shake_reduce_to_plain_blocks(de
 
 
 def test_learns_a_small_batch(device):
-    torch.manual_seed(0)
-    x, y = torch.randn(32, 1, 8, 8, device=device), torch.arange(32, device=device) % 4
-    model = ResNet(1, 4, blocks=(1, 1), width=8, block_regularizer="shake_drop", p_max=0.3).to(device)
-    opt = torch.optim.Adam(model.parameters(), lr=1e-2)
-    first = F.cross_entropy(model(x), y).item()
-    for _ in range(40):
-        opt.zero_grad()
-        F.cross_entropy(model(x), y).backward()
-        opt.step()
-    model.eval()
-    assert F.cross_entropy(model(x), y).item() < 0.3 * first
+    """40 Adam steps fit 32 random images: the loss falls on every seed, and by far on a typical one.
+
+    One seed is not enough: the ratio of final to first loss varies with the seed (measured on 10 seeds: from
+    0.02 to 0.16 on torch 2.14, from 0.03 to 0.37 on torch 2.1, medians 0.04 and 0.08). So five seeds, and two
+    margins: every ratio below 0.75 (twice the worst of the 20 runs), the median below 0.3 (four times the larger
+    median).
+    """
+    ratios = []
+    for seed in range(5):
+        torch.manual_seed(seed)
+        x, y = torch.randn(32, 1, 8, 8, device=device), torch.arange(32, device=device) % 4
+        model = ResNet(1, 4, blocks=(1, 1), width=8, block_regularizer="shake_drop", p_max=0.3).to(device)
+        opt = torch.optim.Adam(model.parameters(), lr=1e-2)
+        first = F.cross_entropy(model(x), y).item()
+        for _ in range(40):
+            opt.zero_grad()
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+        model.eval()
+        ratios.append(F.cross_entropy(model(x), y).item() / first)
+    assert max(ratios) < 0.75, ratios
+    assert torch.tensor(ratios).median() < 0.3, ratios
 
 
 def test_bad_arguments():

@@ -57,14 +57,22 @@ def _diagnose(got: object, x: torch.Tensor, p: float, batch_first: bool) -> str 
     shape = _mask_shape(batch_first)
     zero = ratio.abs() <= 1e-6
     kept = ratio[~zero]
+    time = 1 if batch_first else 0
+    dropped = zero.select(time, 0).double().mean().item()  # the fraction of zeros in the (N, D) mask
+    keeps_p = abs(dropped - (1 - p)) < abs(dropped - p)  # p was read as the keep probability
     if kept.numel() and torch.allclose(kept, torch.ones_like(kept), atol=1e-5):
-        return "the kept values are not rescaled: divide by (1 - p), so that the expected output equals x."
+        return "the kept values are not rescaled: divide by (1 - p), so that the expected output equals x." + (
+            " And p is the DROP probability: keep each unit with probability 1 - p (bernoulli_(1 - p))."
+            if keeps_p else "")
+    if kept.numel() and p != 0.5 and torch.allclose(kept, torch.full_like(kept, 1 / p), atol=1e-5):
+        return ("p is the DROP probability, not the keep probability: keep each unit with probability 1 - p "
+                "(bernoulli_(1 - p), or torch.rand(...) < 1 - p) and divide the kept values by (1 - p), not by p.")
     if kept.numel() and torch.allclose(kept, torch.full_like(kept, 1 - p), atol=1e-5):
         return "you multiplied by (1 - p); inverted dropout DIVIDES the kept values by (1 - p)."
     if kept.numel() and not torch.allclose(kept, torch.full_like(kept, 1 / (1 - p)), atol=1e-5):
         return ("every entry of the mask must be 0 or 1/(1 - p): draw Bernoulli(1 - p) coins (bernoulli_(1 - p), or "
                 "torch.rand(...) < 1 - p) and divide by (1 - p); multiplying by uniform random numbers is not dropout.")
-    time, batch = (1, 0) if batch_first else (0, 1)
+    batch = 0 if batch_first else 1
     if not _constant_along(ratio, time):
         if _constant_along(ratio, batch):
             return (f"your mask is shared over the batch, not over time: with batch_first={batch_first} time is "
@@ -75,8 +83,7 @@ def _diagnose(got: object, x: torch.Tensor, p: float, batch_first: bool) -> str 
     if _constant_along(mask, 0) or _constant_along(mask, 1):
         return (f"one coin per sequence AND feature: the mask has shape {shape}, not one shared by every sequence "
                 "(or by every feature).")
-    dropped = zero.select(time, 0).double().mean().item()
-    if abs(dropped - (1 - p)) < abs(dropped - p):
+    if keeps_p:
         return "p is the DROP probability: keep each unit with probability 1 - p (bernoulli_(1 - p))."
     return None
 

@@ -90,7 +90,7 @@ def spatial_dropout(x: torch.Tensor, p: float = 0.5, training: bool = True) -> t
 
     Example:
         >>> y = spatial_dropout(torch.ones(2, 8, 4, 4), 0.5)
-        >>> bool(((y == 0).all(dim=(2, 3)) | (y == 2).all(dim=(2, 3))).all())
+        >>> bool(((y == 0).flatten(2).all(dim=2) | (y == 2).flatten(2).all(dim=2)).all())
         True
     """
     p = check_probability(p, "p", "spatial_dropout")
