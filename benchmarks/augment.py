@@ -1,35 +1,60 @@
-"""Time reglab's batched, on-device augmentation against what a user would write instead.
+"""Time reglab's batched augmentation against the copy floor and against what a user would write instead.
 
-    python benchmarks/augment.py            # 10,000 images of 3x32x32
-    python benchmarks/augment.py --quick    # 2,000 images, fewer repeats
+    pip install -r benchmarks/requirements.txt      # kornia, for its row; without it the row is skipped
+    OMP_NUM_THREADS=1 python benchmarks/augment.py --threads 1
+    python benchmarks/augment.py --quick             # fewer rounds and images, to try it
+    python benchmarks/augment.py --markdown --clock cpu   # also print a Markdown table, in CPU time
 
-Side by side in one run, on the same images (CPU here, CUDA when present):
+The task is CIFAR's recipe, random crop (padding 4) + horizontal flip + cutout
+(8×8), on 10,000 images of 3×32×32 in batches of 500 (CPU here, CUDA when
+present). Side by side in one run:
 
-1. crop (padding 4) + horizontal flip + cutout (8x8) with ``reglab.augment``,
-   one call on the whole batch of images, on its device;
-2. the same with ``torchvision.transforms.v2`` applied per image inside a
-   ``torch.utils.data.DataLoader`` (RandomCrop, RandomHorizontalFlip, and
-   RandomErasing fixed to one 8x8 square of zeros, the closest built-in to
-   cutout), batches then moved to the device;
-3. ``x.clone()`` of the batch: the memory-bound floor;
-4. mixup and CutMix with ``reglab.augment`` against
-   ``torchvision.transforms.v2.MixUp`` / ``CutMix`` on the same batch.
+1. ``reglab``: ``compose(RandomCrop(4), RandomFlip(), Cutout(8))`` on each
+   batch: one fused kernel (a block copy per image, the mirrored half reversed, one mask multiply);
+2. ``reglab``: ``random_crop``, ``random_flip``, ``cutout`` called one after
+   the other on each batch;
+3. ``kornia.augmentation``: the same three transforms, batched
+   (``RandomErasing`` fixed to one 8×8 square of zeros);
+4. ``torchvision.transforms.v2`` per image inside a ``DataLoader``, as most
+   code does it (``RandomErasing`` likewise), batches then moved to the device;
+5. the floor: ``x.clone()`` of the batch. Any transform that returns a new
+   batch reads and writes every pixel at least once, so no augmentation of a
+   batch can be faster than copying it.
 
-It prints images per second and the ratios. Targets: reglab at least 30x
-the per-image torchvision pipeline, within 5x of the clone, and mixup/CutMix
-no slower than torchvision's.
+Every batch is read once before each timed call, so it is in cache as it is
+after a loader has just built it; the floor is the copy of one cached batch,
+not of the whole data set. The run is split into rounds; in each round every
+pipeline runs once, so a change of load on the machine hits all of them
+alike. Each row gives the median images/s over rounds and the 10th-90th
+percentile; each ratio is computed within each round, then summarized the
+same way. On the CPU every call is timed twice, in wall time and in this
+process's CPU time; on a machine shared with other programs the CPU time is
+the steadier measure of the work done. Mixup and CutMix are timed against
+torchvision's on the same batches.
+
+Targets (issue 25): the fused pipeline within 5x the floor's time, and at
+least 30x faster than torchvision per image.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
+import statistics
 import time
 
 import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from reglab.augment import Cutout, RandomCrop, RandomFlip, compose, cutmix, mixup
+from reglab.augment import Cutout, RandomCrop, RandomFlip, compose, cutmix, cutout, mixup, random_crop, random_flip
+
+try:
+    import kornia.augmentation as K
+except ImportError:  # the benchmark runs without it, one row short
+    K = None
+
+ERASE_8x8 = {"scale": (64 / 1024, 64 / 1024), "ratio": (1.0, 1.0), "value": 0.0}  # one 8x8 square of zeros
 
 
 class PerImage(Dataset):
@@ -45,81 +70,180 @@ class PerImage(Dataset):
         return self.transform(self.x[i]), self.y[i]
 
 
-def timed(fn, device: torch.device, repeats: int) -> float:
-    """Best wall time of ``repeats`` runs of ``fn`` after one warm-up, in seconds."""
-    fn()
-    best = float("inf")
-    for _ in range(repeats):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        fn()
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - start)
-    return best
+def sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize()  # CUDA kernels run asynchronously: wait before and after timing
+
+
+class Clocks:
+    """Wall time and this process's CPU time, read together around one call."""
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.wall, self.cpu = device, 0.0, 0.0
+
+    def __enter__(self) -> "Clocks":
+        sync(self.device)
+        self._wall, self._cpu = time.perf_counter(), time.process_time()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        sync(self.device)
+        self.wall += time.perf_counter() - self._wall
+        self.cpu += time.process_time() - self._cpu
+
+
+def over_batches(fn, batches: list[tuple[torch.Tensor, ...]], device: torch.device):
+    """A timer for ``fn(*batch)`` over all ``batches``: returns (wall s, CPU s, images).
+
+    Each batch is read once, untimed, before its call, so it is in cache as a
+    loader that has just built it leaves it.
+    """
+
+    def run() -> tuple[float, float, int]:
+        clocks = Clocks(device)
+        for batch in batches:
+            batch[0].sum()
+            with clocks:
+                fn(*batch)
+        return clocks.wall, clocks.cpu, sum(len(batch[0]) for batch in batches)
+
+    return run
+
+
+def once(fn, images: int, device: torch.device):
+    """A timer for one call of ``fn()`` that handles ``images`` images: returns (wall s, CPU s, images)."""
+
+    def run() -> tuple[float, float, int]:
+        with Clocks(device) as clocks:
+            fn()
+        return clocks.wall, clocks.cpu, images
+
+    return run
+
+
+def spread(values: list[float]) -> tuple[float, float, float]:
+    """Median and 10th and 90th percentiles."""
+    if len(values) == 1:
+        return values[0], values[0], values[0]
+    deciles = statistics.quantiles(values, n=10, method="inclusive")
+    return statistics.median(values), deciles[0], deciles[-1]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="2,000 images and 2 repeats")
+    parser.add_argument("--quick", action="store_true", help="3 rounds, 2,000 images")
+    parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--images", type=int, default=10_000)
-    parser.add_argument("--batch-size", type=int, default=256, help="batch size of the torchvision DataLoader")
-    parser.add_argument("--workers", type=int, default=0, help="DataLoader workers for the torchvision pipeline")
+    parser.add_argument("--batch-size", type=int, default=500)
+    parser.add_argument("--per-image", type=int, default=1_000, help="images per round for torchvision per image")
+    parser.add_argument("--kornia-images", type=int, default=2_500, help="images per round for kornia")
+    parser.add_argument("--workers", type=int, default=0, help="DataLoader workers for torchvision per image")
     parser.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     parser.add_argument("--threads", type=int, default=None, help="torch CPU threads (default: torch's choice)")
+    parser.add_argument("--markdown", action="store_true", help="also print the table as Markdown")
+    parser.add_argument("--clock", choices=("wall", "cpu"), default="wall",
+                        help="what the Markdown table reports; cpu: this process's CPU time (CPU device, workers=0), "
+                             "which other programs on a shared machine disturb less than wall time")
     args = parser.parse_args()
+    if args.quick:
+        args.rounds, args.images, args.per_image, args.kornia_images = 3, 2_000, 500, 1_000
     if args.threads is not None:
         torch.set_num_threads(args.threads)
-    n, repeats = (2_000, 2) if args.quick else (args.images, 3)
-    device = torch.device(args.device)
+    device, b = torch.device(args.device), args.batch_size
     g = torch.Generator().manual_seed(0)
-    x_host = torch.rand(n, 3, 32, 32, generator=g)
-    y_host = torch.randint(0, 10, (n,), generator=g)
-    x, y = x_host.to(device), y_host.to(device)
+    x_host = torch.rand(args.images, 3, 32, 32, generator=g)
+    y_host = torch.randint(0, 10, (args.images,), generator=g)
+    batches = list(x_host.to(device).split(b))
+    labels = list(y_host.to(device).split(b))
     generator = torch.Generator(device=device).manual_seed(0)
 
-    ours = compose(RandomCrop(4, generator=generator), RandomFlip(generator=generator), Cutout(8, generator=generator))
-    theirs = v2.Compose([
-        v2.RandomCrop(32, padding=4),
-        v2.RandomHorizontalFlip(),
-        v2.RandomErasing(p=1.0, scale=(64 / 1024, 64 / 1024), ratio=(1.0, 1.0), value=0),  # one 8x8 square
-    ])
-    loader = DataLoader(PerImage(x_host, y_host, theirs), batch_size=args.batch_size, num_workers=args.workers)
+    fused = compose(RandomCrop(4, generator=generator), RandomFlip(generator=generator), Cutout(8, generator=generator))
 
-    def run_ours():
-        ours(x, y)
+    def separate(xb):
+        cutout(random_flip(random_crop(xb, 4, generator=generator), generator=generator), 8, generator=generator)
 
-    def run_theirs():
+    per_image = v2.Compose([v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip(), v2.RandomErasing(p=1.0, **ERASE_8x8)])
+    n_tv = min(args.per_image, args.images)
+    loader = DataLoader(PerImage(x_host[:n_tv], y_host[:n_tv], per_image), batch_size=b, num_workers=args.workers)
+
+    def torchvision_per_image():
         for xb, yb in loader:
             xb.to(device), yb.to(device)
 
-    def run_clone():
-        x.clone()
-
+    single = [(xb,) for xb in batches]
+    pipelines = [  # (name, timer); the first is the fused pipeline, the last the floor
+        ("reglab compose(crop, flip, cutout), fused", over_batches(fused.images, single, device)),
+        ("reglab crop, flip, cutout called one by one", over_batches(separate, single, device)),
+    ]
+    if K is not None:
+        kornia_augment = torch.nn.Sequential(K.RandomCrop((32, 32), padding=4), K.RandomHorizontalFlip(),
+                                             K.RandomErasing(p=1.0, **ERASE_8x8)).to(device)
+        n_k = max(1, min(args.kornia_images, args.images) // b)
+        pipelines.append(("kornia.augmentation, batched", over_batches(kornia_augment, single[:n_k], device)))
+    else:
+        print("kornia is not installed (pip install -r benchmarks/requirements.txt): its row is skipped")
+    pipelines += [
+        (f"torchvision v2 per image, DataLoader(workers={args.workers})", once(torchvision_per_image, n_tv, device)),
+        ("x.clone() of the batch (floor)", over_batches(torch.clone, single, device)),
+    ]
     tv_mixup, tv_cutmix = v2.MixUp(alpha=1.0, num_classes=10), v2.CutMix(alpha=1.0, num_classes=10)
-    rows = {
-        "reglab crop+flip+cutout (batched)": timed(run_ours, device, repeats),
-        f"torchvision v2 per image, DataLoader(workers={args.workers})": timed(run_theirs, device, 1),
-        "x.clone() of the batch (floor)": timed(run_clone, device, repeats),
-        "reglab mixup": timed(lambda: mixup(x, y, 1.0, 10, generator=generator), device, repeats),
-        "torchvision v2.MixUp": timed(lambda: tv_mixup(x, y), device, repeats),
-        "reglab cutmix": timed(lambda: cutmix(x, y, 1.0, 10, generator=generator), device, repeats),
-        "torchvision v2.CutMix": timed(lambda: tv_cutmix(x, y), device, repeats),
-    }
-    print(f"{n:,} images of 3x32x32 (torchvision DataLoader batches of {args.batch_size}), device {device}, torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")
-    print(f"{'pipeline':58s} {'images/s':>12s}")
-    for name, seconds in rows.items():
-        print(f"{name:58s} {n / seconds:12,.0f}")
-    names = list(rows)
-    speedup = rows[names[1]] / rows[names[0]]
-    floor = rows[names[0]] / rows[names[2]]
-    mix, cut = rows[names[4]] / rows[names[3]], rows[names[6]] / rows[names[5]]
-    print(f"reglab vs torchvision per image: {speedup:.1f}x faster (target >= 30x: {'met' if speedup >= 30 else 'NOT met'})")
-    print(f"reglab vs clone: {floor:.1f}x the clone's time (target <= 5x: {'met' if floor <= 5 else 'NOT met'})")
-    print(f"mixup: reglab {mix:.2f}x torchvision's speed; cutmix: {cut:.2f}x (target >= 1: "
-          f"{'met' if min(mix, cut) >= 1 else 'NOT met'})")
+    pairs = list(zip(batches, labels))
+    mixing = [
+        ("reglab mixup", over_batches(lambda x, y: mixup(x, y, 1.0, 10, generator=generator), pairs, device)),
+        ("torchvision v2.MixUp", over_batches(tv_mixup, pairs, device)),
+        ("reglab cutmix", over_batches(lambda x, y: cutmix(x, y, 1.0, 10, generator=generator), pairs, device)),
+        ("torchvision v2.CutMix", over_batches(tv_cutmix, pairs, device)),
+    ]
+
+    per_image: dict[str, dict[str, list[float]]] = {"wall": {}, "cpu": {}}  # clock -> pipeline -> s/image per round
+    load_before = os.getloadavg()
+    for round_ in range(args.rounds + 1):  # round 0 warms up and is not kept
+        for name, run in pipelines + mixing:
+            wall, cpu, images = run()
+            if round_:
+                per_image["wall"].setdefault(name, []).append(wall / images)
+                per_image["cpu"].setdefault(name, []).append(cpu / images)
+    load_after = os.getloadavg()
+    print(f"{args.images:,} images of 3x32x32 in batches of {b} ({n_tv:,} per round for torchvision per image), "
+          f"{args.rounds} rounds; device {device}, torch {torch.__version__}, {torch.get_num_threads()} thread(s); "
+          f"load average {load_before[0]:.2f} before, {load_after[0]:.2f} after")
+    names = [name for name, _ in pipelines]
+    clocks = ("wall", "cpu") if device.type == "cpu" and args.workers == 0 else ("wall",)
+    for clock in clocks:
+        report(clock, per_image[clock], names, args.markdown and clock == args.clock)
+
+
+def report(clock: str, seconds_per_image: dict[str, list[float]], names: list[str], markdown: bool) -> None:
+    """Print one clock's table: images/s per pipeline, its time over the floor's, the fused pipeline's speed-up."""
+    fused_name, floor_name = names[0], names[-1]
+    print(f"\n{clock} time{' (this process)' if clock == 'cpu' else ''}:")
+    print(f"{'pipeline':52s} {'images/s':>10s} {'(10-90 %)':>20s} {'time / floor':>16s} {'fused is faster':>20s}")
+    rows = []
+    for name in seconds_per_image:
+        times = seconds_per_image[name]
+        rate = spread([1 / t for t in times])
+        in_table = name in names
+        floor = spread([t / f for t, f in zip(times, seconds_per_image[floor_name])]) if in_table else None
+        faster = spread([t / f for t, f in zip(times, seconds_per_image[fused_name])])
+        rows.append((name, rate, floor, faster))
+        ratio = f"{floor[0]:5.1f} ({floor[1]:.1f}-{floor[2]:.1f})" if in_table else ""
+        speed = f"{faster[0]:6.1f} ({faster[1]:.1f}-{faster[2]:.1f})" if in_table and name not in (fused_name, floor_name) else ""
+        print(f"{name:52s} {rate[0]:10,.0f} {f'({rate[1]:,.0f}-{rate[2]:,.0f})':>20s} {ratio:>16s} {speed:>20s}")
+    floor_ratio = rows[0][2][0]
+    tv = next(r for r in rows if r[0].startswith("torchvision v2 per image"))[3][0]
+    print(f"fused: {floor_ratio:.1f}x the floor's time (target <= 5: {'met' if floor_ratio <= 5 else 'NOT met'}), "
+          f"{tv:.0f}x faster than torchvision per image (target >= 30: {'met' if tv >= 30 else 'NOT met'})")
+    mix = spread([t / r for t, r in zip(seconds_per_image["torchvision v2.MixUp"], seconds_per_image["reglab mixup"])])
+    cut = spread([t / r for t, r in zip(seconds_per_image["torchvision v2.CutMix"], seconds_per_image["reglab cutmix"])])
+    print(f"mixup: reglab {mix[0]:.2f}x torchvision's speed; cutmix: {cut[0]:.2f}x")
+    if markdown:
+        print(f"\n| pipeline ({clock} time) | images/s, median (10–90 % of rounds) | time ÷ clone floor | the fused pipeline is faster by |")
+        print("| --- | ---: | ---: | ---: |")
+        for name, rate, floor, faster in rows:
+            if floor is None:
+                continue
+            speed = "" if name in (fused_name, floor_name) else f"{faster[0]:.1f}× ({faster[1]:.1f}–{faster[2]:.1f})"
+            print(f"| {name} | {rate[0]:,.0f} ({rate[1]:,.0f}–{rate[2]:,.0f}) | {floor[0]:.1f}× ({floor[1]:.1f}–{floor[2]:.1f}) | {speed} |")
 
 
 if __name__ == "__main__":

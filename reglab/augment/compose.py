@@ -7,7 +7,7 @@ from collections.abc import Callable
 import torch
 
 from reglab._validation import parameter_error
-from reglab.augment.geometric import RandomCrop, RandomFlip, _CropThenFlip
+from reglab.augment.geometric import Cutout, RandomCrop, RandomFlip, _CropFlipCutout
 
 __all__ = ["compose", "Compose"]
 
@@ -21,9 +21,12 @@ class Compose:
     ``(t_k(...t_1(x)), y)``, the signature ``DeviceLoader(transform=...)`` and
     ``fit(batch_transform=...)`` expect; ``.images(x)`` transforms inputs alone.
 
-    A :class:`~reglab.augment.RandomCrop` directly followed by a
-    :class:`~reglab.augment.RandomFlip` runs as one gather instead of two, with
-    the same random draws and so the same result as applying them one by one.
+    A run of :class:`~reglab.augment.RandomCrop`, :class:`~reglab.augment.RandomFlip`
+    and :class:`~reglab.augment.Cutout`, in this order (any two or all three,
+    one after the other), runs as one step: each image is copied once (the
+    mirrored ones reversed after the copy) and zeroed by one multiply, with
+    the same random draws and so the same result as applying the transforms
+    one by one.
 
     Example:
         >>> from reglab.augment import RandomCrop, RandomFlip, random_crop, random_flip
@@ -40,7 +43,7 @@ class Compose:
         self.transforms = transforms
 
     def images(self, x: torch.Tensor) -> torch.Tensor:
-        for transform in _fuse_crop_flip(self.transforms):
+        for transform in _fuse_geometric(self.transforms):
             x = transform(x)
         return x
 
@@ -51,15 +54,31 @@ class Compose:
         return f"Compose({', '.join(map(repr, self.transforms))})"
 
 
-def _fuse_crop_flip(transforms: tuple[ImageTransform, ...]) -> list[ImageTransform]:
-    """The transforms with each ``RandomCrop`` that is directly followed by a ``RandomFlip`` merged with it."""
+_FUSABLE = (RandomCrop, RandomFlip, Cutout)  # kinds 0, 1, 2: the order in which a run of them is fused
+
+
+def _fuse_geometric(transforms: tuple[ImageTransform, ...]) -> list[ImageTransform]:
+    """The transforms with each run of crop, flip, cutout (in that order, two or three) merged into one step."""
     steps: list[ImageTransform] = []
+    run: dict[int, ImageTransform] = {}  # kind -> transform, of the run being collected
     for transform in transforms:
-        if type(transform) is RandomFlip and steps and type(steps[-1]) is RandomCrop:
-            steps[-1] = _CropThenFlip(steps[-1], transform)
-        else:
+        kind = next((k for k, cls in enumerate(_FUSABLE) if type(transform) is cls), None)
+        if run and (kind is None or kind <= max(run)):  # the run ends before this transform
+            steps.append(_merge(run))
+            run = {}
+        if kind is None:
             steps.append(transform)
+        else:
+            run[kind] = transform
+    if run:
+        steps.append(_merge(run))
     return steps
+
+
+def _merge(run: dict[int, ImageTransform]) -> ImageTransform:
+    if len(run) == 1:
+        return next(iter(run.values()))
+    return _CropFlipCutout(run.get(0), run.get(1), run.get(2))  # type: ignore[arg-type]
 
 
 def compose(*transforms: ImageTransform) -> Compose:

@@ -3,7 +3,10 @@
 Each function takes a whole batch ``(N, C, H, W)`` on its device and draws
 every image's parameters in one vectorized call, with no loop over images and
 no read back to the host. Each has a thin class beside it (``RandomCrop`` for
-``random_crop``, ...) that stores the arguments, for :func:`compose`.
+``random_crop``, ...) that stores the arguments, for :func:`compose`. The
+pixels move in :func:`~reglab.augment._kernels.shift_flip_erase`, one kernel
+for the three transforms and any run of them, which :func:`compose` uses to
+apply crop, flip and cutout in one step.
 
 Papers:
     - Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep
@@ -18,6 +21,7 @@ import torch
 
 from reglab._validation import check_int, check_probability, parameter_error
 from reglab.augment._base import BatchTransform, check_generator, check_images, randint, uniform
+from reglab.augment._kernels import shift_flip_erase
 
 __all__ = ["random_crop", "RandomCrop", "random_flip", "RandomFlip", "cutout", "Cutout"]
 
@@ -52,27 +56,16 @@ def random_crop(x: torch.Tensor, padding: int, *, generator: torch.Generator | N
     check_generator(generator, owner)
     if padding == 0:
         return x.clone()
-    n, _, h, w = x.shape
-    # Gather from the unpadded image at clamped positions, then zero what fell in the padding:
-    # the same result as padding and cropping, without writing the padded copy.
-    dy = randint((n, 1), 2 * padding + 1, x, generator) - padding  # (N, 1) shift in {-p, ..., p}
+    dy, dx = _draw_shift(x, padding, generator)  # (N, 1) each, uniform in {-p, ..., p}: one draw per direction
+    return shift_flip_erase(x, padding, dy, dx, None, None)  # one block copy per image, then zero the border
+
+
+def _draw_shift(x: torch.Tensor, padding: int, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Each image's shift (dy, dx), each (N, 1) uniform in {-p, ..., p}: rows first, then columns."""
+    n = x.shape[0]
+    dy = randint((n, 1), 2 * padding + 1, x, generator) - padding  # (N, 1)
     dx = randint((n, 1), 2 * padding + 1, x, generator) - padding  # (N, 1)
-    rows = dy + torch.arange(h, device=x.device)  # (N, H) source row of each output row
-    cols = dx + torch.arange(w, device=x.device)  # (N, W) source column of each output column
-    return _gather_rows_cols(x, rows, cols)
-
-
-def _gather_rows_cols(x: torch.Tensor, rows: torch.Tensor, cols: torch.Tensor) -> torch.Tensor:
-    """``out[n, c, i, j] = x[n, c, rows[n, i], cols[n, j]]``, and 0 where a source index falls outside the image.
-
-    One gather over the flattened image; shapes: x (N, C, H, W), rows (N, H), cols (N, W).
-    """
-    n, c, h, w = x.shape
-    row_ok = ((rows >= 0) & (rows < h)).to(x.dtype)  # (N, H)
-    col_ok = ((cols >= 0) & (cols < w)).to(x.dtype)  # (N, W)
-    source = rows.clamp(0, h - 1)[:, :, None] * w + cols.clamp(0, w - 1)[:, None, :]  # (N, H, W) flat index
-    out = x.reshape(n, c, h * w).gather(2, source.view(n, 1, h * w).expand(n, c, h * w))  # (N, C, H*W)
-    return out.view(n, c, h, w).mul_(row_ok[:, None, :, None] * col_ok[:, None, None, :])  # (N, 1, H, W) mask over C
+    return dy, dx
 
 
 def random_flip(x: torch.Tensor, p: float = 0.5, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -95,11 +88,8 @@ def random_flip(x: torch.Tensor, p: float = 0.5, *, generator: torch.Generator |
     check_images(x, owner)
     p = check_probability(p, "p", owner, allow_one=True)
     check_generator(generator, owner)
-    n, c, h, w = x.shape
-    flip = uniform((n, 1), 0.0, 1.0, x, generator) < p  # (N, 1)
-    j = torch.arange(w, device=x.device)  # (W,)
-    cols = torch.where(flip, w - 1 - j, j)  # (N, W): source column of each output column
-    return x.gather(3, cols[:, None, None, :].expand(n, c, h, w))  # one pass over the batch
+    mirror = uniform((len(x), 1), 0.0, 1.0, x, generator) < p  # (N, 1): which images are mirrored
+    return shift_flip_erase(x, 0, None, None, mirror, None)  # a copy, then the mirrored images' rows reversed
 
 
 def cutout(x: torch.Tensor, size: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -130,20 +120,25 @@ def cutout(x: torch.Tensor, size: int, *, generator: torch.Generator | None = No
     """
     owner = "cutout"
     check_images(x, owner)
-    n, _, h, w = x.shape
+    size = _check_size(size, x, owner)
+    check_generator(generator, owner)
+    return shift_flip_erase(x, 0, None, None, None, _draw_square(x, size, generator))  # x times a 0/1 mask
+
+
+def _check_size(size: object, x: torch.Tensor, owner: str) -> int:
+    h, w = x.shape[2:]
     size = check_int(size, "size", owner, low=1)
     if size > min(h, w):
         raise ValueError(parameter_error("size", owner, f"an int in the range [1, {min(h, w)}] (the image is {h}×{w})", size))
-    check_generator(generator, owner)
+    return size
+
+
+def _draw_square(x: torch.Tensor, size: int, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """Each image's square: first row and column, (N, 1) each, from a centre uniform over the pixels."""
+    n, _, h, w = x.shape
     top = randint((n, 1), h, x, generator) - size // 2  # (N, 1) first row of the square (may be < 0)
     left = randint((n, 1), w, x, generator) - size // 2  # (N, 1)
-    rows = torch.arange(h, device=x.device)  # (H,)
-    cols = torch.arange(w, device=x.device)  # (W,)
-    in_rows = ((rows >= top) & (rows < top + size)).to(x.dtype)  # (N, H)
-    in_cols = ((cols >= left) & (cols < left + size)).to(x.dtype)  # (N, W)
-    one = torch.ones((), device=x.device, dtype=x.dtype)
-    keep = torch.addcmul(one, in_rows[:, None, :, None], in_cols[:, None, None, :], value=-1.0)  # (N, 1, H, W): 1 - square
-    return x * keep
+    return top, left, size
 
 
 class RandomCrop(BatchTransform):
@@ -172,36 +167,37 @@ class RandomFlip(BatchTransform):
         return random_flip(x, self.p, generator=self.generator)
 
 
-class _CropThenFlip:
-    """``flip(crop(x))`` for a :class:`RandomCrop` and a :class:`RandomFlip`, in one gather instead of two.
+class _CropFlipCutout:
+    """A run of :class:`RandomCrop`, :class:`RandomFlip`, :class:`Cutout` (in this order, any two or three) in one step.
 
-    :func:`random_crop`'s gather, with the flip folded into its column index:
-    output column j of a mirrored image reads the cropped column W - 1 - j.
-    Each transform draws from its own generator, in the same order as when
-    they run one after the other, so the result is the same, bit for bit.
-    :class:`~reglab.augment.Compose` uses it for a crop directly followed by a
-    flip; it reads the two objects' arguments at every call.
+    Each transform draws from its own generator, in the order in which they
+    run one after the other, so the result is the same as theirs; the pixels
+    move in one call of :func:`~reglab.augment._kernels.shift_flip_erase`
+    instead of one per transform. :class:`~reglab.augment.Compose` makes it; it reads the
+    objects' arguments at every call.
     """
 
-    def __init__(self, crop: RandomCrop, flip: RandomFlip) -> None:
-        self.crop, self.flip = crop, flip
+    def __init__(self, crop: RandomCrop | None, flip: RandomFlip | None, cutout: Cutout | None) -> None:
+        self.crop, self.flip, self.cutout = crop, flip, cutout
 
     def __call__(self, x: torch.Tensor) -> torch.Tensor:
-        check_images(x, "random_crop")
-        n, _, h, w = x.shape
-        padding = self.crop.padding
-        dy = dx = torch.zeros((n, 1), dtype=torch.long, device=x.device)  # random_crop draws nothing for p = 0
-        if padding > 0:
-            dy = randint((n, 1), 2 * padding + 1, x, self.crop.generator) - padding  # (N, 1) shift in {-p, ..., p}
-            dx = randint((n, 1), 2 * padding + 1, x, self.crop.generator) - padding  # (N, 1)
-        mirror = uniform((n, 1), 0.0, 1.0, x, self.flip.generator) < self.flip.p  # (N, 1), as random_flip draws it
-        j = torch.arange(w, device=x.device)  # (W,)
-        rows = dy + torch.arange(h, device=x.device)  # (N, H) source row of each output row
-        cols = dx + torch.where(mirror, w - 1 - j, j)  # (N, W): a mirrored image reads its columns right to left
-        return _gather_rows_cols(x, rows, cols)
+        first = "random_crop" if self.crop is not None else "random_flip" if self.flip is not None else "cutout"
+        check_images(x, first)
+        padding, dy, dx, mirror, square = 0, None, None, None, None
+        if self.crop is not None:
+            padding = check_int(self.crop.padding, "padding", "random_crop", low=0)
+            if padding > 0:  # random_crop draws nothing for p = 0
+                dy, dx = _draw_shift(x, padding, self.crop.generator)
+        if self.flip is not None:
+            p = check_probability(self.flip.p, "p", "random_flip", allow_one=True)
+            mirror = uniform((len(x), 1), 0.0, 1.0, x, self.flip.generator) < p  # (N, 1), as random_flip draws it
+        if self.cutout is not None:
+            square = _draw_square(x, _check_size(self.cutout.size, x, "cutout"), self.cutout.generator)
+        return shift_flip_erase(x, padding, dy, dx, mirror, square)
 
     def __repr__(self) -> str:
-        return f"_CropThenFlip({self.crop!r}, {self.flip!r})"
+        parts = [t for t in (self.crop, self.flip, self.cutout) if t is not None]
+        return f"_CropFlipCutout({', '.join(map(repr, parts))})"
 
 
 class Cutout(BatchTransform):
