@@ -17,6 +17,8 @@ Modules (one idea each):
 - :mod:`reglab.plots`: the course's figures
 - :mod:`reglab.utils`: seeding and device choice
 - :mod:`reglab.ablation`: a grid of regularizer configurations × seeds, resumable, tabulated and plotted
+- :mod:`reglab.stats`: paired comparisons over seeds, with Holm's correction for many of them
+- :mod:`reglab.parallel`: independent runs on any executor (a process pool, a Dask cluster), Optuna studies in workers
 - :mod:`reglab.exercises`: the checks the exercises call
 """
 
@@ -33,8 +35,10 @@ from reglab import (
     losses,
     metrics,
     models,
+    parallel,
     penalties,
     plots,
+    stats,
     train,
     utils,
 )
@@ -54,8 +58,10 @@ __all__ = [
     "losses",
     "metrics",
     "models",
+    "parallel",
     "penalties",
     "plots",
+    "stats",
     "train",
     "utils",
     "__version__",

@@ -1,18 +1,24 @@
-"""Ablations: train a grid of regularizer configurations over several seeds, tabulate and plot.
+"""Ablations: train a grid of regularizer configurations over several seeds, compare, tabulate and plot.
 
 An ablation answers "what does each regularizer add, alone and combined?" by
 training the same model under every configuration with several seeds and
-comparing the mean of a final metric with its spread over seeds. This module
-keeps that loop small and restartable:
+comparing the configurations seed by seed. This module keeps that loop small,
+restartable and parallel:
 
 - a :class:`Config` names one configuration and builds, from a seed, the
   model, its optimizer and the extra :func:`reglab.train.fit` arguments;
-- :func:`run_ablation` trains every (configuration, seed) pair, scores every
-  model with the *same* loss and metrics on the validation batches, and
-  saves the results to a JSON file after each run, so an interrupted ablation
-  resumes where it stopped (finished runs are read back, not retrained);
-- :class:`AblationResults` tabulates mean and spread per configuration;
-- :func:`plot_ablation` draws them as points with error bars.
+- :func:`run_ablation` trains every (configuration, seed) pair, here or on
+  any ``concurrent.futures.Executor`` (a process pool, a Dask cluster), scores
+  every model with the *same* loss and metrics on the validation (and test)
+  batches, and saves the results to a JSON file after each run, so an
+  interrupted ablation resumes where it stopped; a run that fails is retried,
+  then reported by its configuration and seed;
+- :class:`AblationResults` tabulates mean and spread per configuration, and
+  ``AblationResults.compare`` tests paired differences with Holm's
+  correction (the statistics are :mod:`reglab.stats`);
+- :func:`seed_averaged_objective` turns the runner into an Optuna objective
+  whose value is a mean over seeds;
+- :func:`plot_ablation` draws the table as points with error bars.
 
 References:
     Bouthillier et al. (2021), "Accounting for variance in machine learning
@@ -25,7 +31,9 @@ import json
 import math
 import os
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Executor
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -38,10 +46,14 @@ from torch import nn
 
 from reglab._validation import check_int, parameter_error
 from reglab.metrics import accuracy
+from reglab.parallel import run_tasks
+from reglab.stats import Comparison, holm, paired_test
 from reglab.train import evaluate, fit
 from reglab.utils import seed_everything
 
-__all__ = ["Config", "AblationResults", "run_ablation", "plot_ablation"]
+# Comparison and holm live in reglab.stats (documented there) and are imported here for compatibility
+__all__ = ["Config", "AblationResults", "AblationError", "run_ablation", "seed_averaged_objective",
+           "plot_ablation"]
 
 FORMAT = "reglab.ablation/1"  # written into every results file, checked on reading
 
@@ -70,12 +82,24 @@ class Config:
             raise TypeError(parameter_error("build", "Config", "a callable build(seed)", self.build))
 
 
+class AblationError(RuntimeError):
+    """Runs of an ablation failed every attempt; ``results`` holds the runs that finished and the failures."""
+
+    def __init__(self, results: AblationResults) -> None:
+        self.results = results
+        lines = [f"  ({config!r}, seed {seed}): {error}" for (config, seed), error in results.failures.items()]
+        super().__init__(f"{len(lines)} run(s) failed every attempt (the finished runs are kept; run the "
+                         "ablation again to retry only these):\n" + "\n".join(lines))
+
+
 @dataclass
 class AblationResults:
     """The final metrics of every (configuration, seed) run, in configuration order.
 
     ``runs[(config, seed)]`` is a dict of metric name to value. The spread is
     the sample standard deviation over seeds (``ddof=1``; 0 for one seed).
+    ``failures[(config, seed)]`` names the error of each run that failed every
+    attempt.
 
     Example:
         >>> r = AblationResults(["a"], [0, 1], {("a", 0): {"acc": 0.5}, ("a", 1): {"acc": 0.7}})
@@ -86,6 +110,7 @@ class AblationResults:
     configs: list[str]
     seeds: list[int]
     runs: dict[tuple[str, int], dict[str, float]] = field(default_factory=dict)
+    failures: dict[tuple[str, int], str] = field(default_factory=dict)
 
     @property
     def metrics(self) -> list[str]:
@@ -126,41 +151,104 @@ class AblationResults:
             lines.append("  ".join([f"{c:{width}s}", *(f"{s:>{w}s}" for s, w in zip(cells[c], widths))]))
         return "\n".join(lines)
 
+    def compare(
+        self, metric: str, baseline: str | None = None, configs: Sequence[str] | None = None, *, alpha: float = 0.05
+    ) -> list[Comparison]:
+        """Paired t-tests of each of ``configs`` against ``baseline``, Holm-corrected together.
+
+        Seeds pair the runs: seed ``s`` of both configurations starts from the
+        same initialization and batch order, so the difference of a pair
+        cancels much of the seed-to-seed noise. The comparisons made in one
+        call are one family for :func:`reglab.stats.holm`.
+
+        Args:
+            metric (str): a recorded metric, e.g. ``"test_accuracy"``.
+            baseline (str, optional): Default: the first configuration.
+            configs (sequence of str, optional): Default: all the others.
+            alpha (float): the family-wise error rate, in (0, 1). Default: 0.05.
+
+        Example:
+            >>> runs = {("a", s): {"acc": v} for s, v in enumerate([0.50, 0.60, 0.70])}
+            >>> runs |= {("b", s): {"acc": v} for s, v in enumerate([0.60, 0.71, 0.79])}
+            >>> c, = AblationResults(["a", "b"], [0, 1, 2], runs).compare("acc")
+            >>> round(c.diff, 3), round(c.se, 4), c.verdict
+            (0.1, 0.0058, 'higher')
+        """
+        owner = "AblationResults.compare"
+        baseline = self.configs[0] if baseline is None else baseline
+        configs = [c for c in self.configs if c != baseline] if configs is None else list(configs)
+        if baseline not in self.configs:
+            raise ValueError(parameter_error("baseline", owner, f"one of {self.configs}", baseline))
+        for name in configs:
+            if name not in self.configs:
+                raise ValueError(parameter_error("configs", owner, f"names among {self.configs}", name))
+        return holm([self._paired(c, baseline, metric) for c in configs], alpha=alpha)
+
+    def _paired(self, config: str, baseline: str, metric: str) -> Comparison:
+        self.values(config, metric)  # checks both names
+        seeds = [s for s in self.seeds if (config, s) in self.runs and (baseline, s) in self.runs]
+        if len(seeds) < 2:
+            raise ValueError(f"comparing {config!r} with {baseline!r} needs at least 2 seeds that both ran; "
+                             f"got {len(seeds)}.")
+        return paired_test([self.runs[(config, s)][metric] for s in seeds],
+                           [self.runs[(baseline, s)][metric] for s in seeds], config=config, baseline=baseline,
+                           metric=metric)
+
 
 def run_ablation(
     configs: Sequence[Config],
     seeds: Sequence[int],
     train: Iterable | Callable[[int], Iterable],
-    val: Iterable,
+    val: Iterable | Callable[[int], Iterable],
     *,
     epochs: int,
+    test: Iterable | Callable[[int], Iterable] | None = None,
     results_path: str | Path | None = None,
     metrics: Mapping[str, Callable] | None = None,
     trainer: Callable = fit,
+    executor: Executor | None = None,
+    retries: int = 1,
 ) -> AblationResults:
-    """Train every configuration with every seed; return (and save) the final validation metrics.
+    """Train every configuration with every seed; return (and save) the final validation (and test) metrics.
 
     For each (configuration, seed) not already in ``results_path``: seed
     everything with :func:`~reglab.utils.seed_everything`, build the model,
     train it with ``trainer(model, batches, epochs=..., optimizer=...,
-    progress=False, **fit_kwargs)``, then score it on ``val`` with plain
-    cross-entropy (``val_loss``) and ``metrics`` (``val_<name>``), whatever loss
-    it trained with, and record the training time (``seconds``). The results
-    file is rewritten after every run.
+    progress=False, **fit_kwargs)``, then score it on ``val`` (and ``test``)
+    with plain cross-entropy (``val_loss``) and ``metrics`` (``val_<name>``),
+    whatever loss it trained with, and record the training time
+    (``seconds``).
+
+    The runs go one after the other here, or all at once to ``executor``;
+    the results are the same either way (each run depends only on its seed).
+    Only this process, the driver, writes the results file: after every
+    finished run. A run that raises, or whose worker dies, is retried
+    ``retries`` times; if it still fails, the other runs go on, and an
+    :class:`AblationError` then names every failed (configuration, seed).
 
     Args:
         configs (sequence of Config): the configurations, names unique.
         seeds (sequence of int): the seeds, each >= 0 and unique.
         train (iterable or callable): the training batches, or
-            ``train(seed)`` returning them (so that each seed shuffles its own
-            way and a resumed run sees the same batches).
-        val (iterable): validation batches ``(x, y)``.
+            ``train(seed)`` returning them where the run runs (so that each
+            seed shuffles its own way, a resumed run sees the same batches,
+            and a worker can read its data from a file instead of receiving
+            it).
+        val (iterable or callable): validation batches ``(x, y)``, or
+            ``val(seed)`` returning them.
         epochs (int): epochs per run, >= 1.
+        test (iterable or callable, optional): test batches, scored as
+            ``test_loss`` and ``test_<name>``. Default: None.
         results_path (str or Path, optional): JSON file to resume from and
             save to; ``None`` keeps everything in memory. Default: None.
         metrics (mapping, optional): name to ``metric(logits, y)``.
             Default: ``{"accuracy": accuracy}``.
         trainer (callable): the training function. Default: :func:`reglab.train.fit`.
+        executor (Executor, optional): where the runs go, e.g.
+            ``ProcessPoolExecutor(2)`` or Dask's ``Client.get_executor()``;
+            everything it runs must be picklable (cloudpickle, which comes
+            with Dask, sends notebook functions too). Default: None, here.
+        retries (int): extra attempts for a failed run, >= 0. Default: 1.
 
     Returns:
         AblationResults: the runs, in the order of ``configs`` and ``seeds``.
@@ -168,6 +256,7 @@ def run_ablation(
     Raises:
         ValueError: if ``results_path`` is not a results file, or was written
             for a different number of epochs or other configurations.
+        AblationError: if runs failed every attempt (the others are saved).
     """
     owner = "run_ablation"
     configs = list(configs)
@@ -183,27 +272,99 @@ def run_ablation(
     metrics = dict(metrics) if metrics is not None else {"accuracy": accuracy}
     path = Path(results_path) if results_path is not None else None
     results = AblationResults(names, seeds, _load(path, epochs, names) if path is not None else {})
-    for config in configs:
-        for seed in seeds:
-            if (config.name, seed) in results.runs:
-                continue  # finished before an interruption: keep it
-            seed_everything(seed)
-            model, optimizer, fit_kwargs = config.build(seed)
-            batches = train(seed) if callable(train) else train
-            history = trainer(model, batches, epochs=epochs, optimizer=optimizer, progress=False, **fit_kwargs)
-            scores = evaluate(model, val, loss_fn=F.cross_entropy, metrics=metrics)
-            record = {f"val_{k}": v for k, v in scores.items()}
-            record["seconds"] = float(sum(history["seconds"])) if "seconds" in history else math.nan
-            results.runs[(config.name, seed)] = record
-            if path is not None:
-                _save(path, epochs, results)
+    pending = {(c.name, s): (c.build, s, train, val, test, epochs, metrics, trainer)
+               for c in configs for s in seeds if (c.name, s) not in results.runs}  # finished runs are kept
+
+    def record(key: tuple[str, int], scores: dict[str, float]) -> None:
+        results.runs[key] = scores
+        results.failures.pop(key, None)
+        if path is not None:
+            _save(path, epochs, results)
+
+    _, failures = run_tasks(_run_one, pending, executor=executor, retries=retries, on_result=record)
+    order = [(c, s) for c in names for s in seeds]
+    results.runs = {k: results.runs[k] for k in [*order, *results.runs] if k in results.runs}  # grid order first
+    results.failures = {key: f"{type(error).__name__}: {error}" for key, error in failures.items()}
+    if failures:
+        if path is not None:
+            _save(path, epochs, results)
+        raise AblationError(results) from next(iter(failures.values()))
     return results
+
+
+def _run_one(build: Callable[[int], Built], seed: int, train, val, test, epochs: int,
+             metrics: dict[str, Callable], trainer: Callable) -> dict[str, float]:
+    """One run, wherever it runs: seed, build, train, score."""
+    seed_everything(seed)
+    model, optimizer, fit_kwargs = build(seed)
+    batches = train(seed) if callable(train) else train
+    history = trainer(model, batches, epochs=epochs, optimizer=optimizer, progress=False, **fit_kwargs)
+    record = {}
+    for split, data in (("val", val), ("test", test)):
+        if data is not None:
+            scores = evaluate(model, data(seed) if callable(data) else data, loss_fn=F.cross_entropy, metrics=metrics)
+            record |= {f"{split}_{k}": v for k, v in scores.items()}
+    record["seconds"] = float(sum(history["seconds"])) if "seconds" in history else math.nan
+    return record
+
+
+def seed_averaged_objective(
+    suggest: Callable[[Any], Config],
+    seeds: Sequence[int],
+    train: Iterable | Callable[[int], Iterable],
+    val: Iterable | Callable[[int], Iterable],
+    *,
+    epochs: int,
+    metric: str = "val_accuracy",
+    metrics: Mapping[str, Callable] | None = None,
+    trainer: Callable = fit,
+) -> Callable[[Any], float]:
+    """An Optuna objective whose value is the mean of ``metric`` over ``seeds``.
+
+    ``objective(trial)`` builds a :class:`Config` with ``suggest(trial)``,
+    trains it with every seed (:func:`run_ablation`, one run after the other)
+    and returns
+
+    .. math::
+        v(\\text{trial}) = \\frac{1}{S} \\sum_{s=1}^{S} m_s,
+
+    storing the per-seed values in ``trial.user_attrs["values"]``, so the
+    ranking noise between trials can be read from the study afterwards. One
+    seed cannot rank trials whose differences are smaller than the
+    seed-to-seed spread; a mean over :math:`S` seeds shrinks that spread by
+    :math:`\\sqrt S`.
+
+    Args:
+        suggest (callable): ``suggest(trial) -> Config``, calling
+            ``trial.suggest_float`` and friends.
+        seeds (sequence of int): the seeds every trial is trained with.
+        train (iterable or callable): as for :func:`run_ablation`.
+        val (iterable or callable): as for :func:`run_ablation`.
+        epochs (int): epochs per run, >= 1.
+        metric (str): the recorded metric to average. Default: ``"val_accuracy"``.
+        metrics (mapping, optional): as for :func:`run_ablation`.
+        trainer (callable): the training function. Default: :func:`reglab.train.fit`.
+    """
+    if not callable(suggest):
+        raise TypeError(parameter_error("suggest", "seed_averaged_objective", "a callable suggest(trial)", suggest))
+    seeds = list(seeds)
+    epochs = check_int(epochs, "epochs", "seed_averaged_objective", low=1)
+    return partial(_objective, suggest, seeds, train, val, epochs, metric, metrics, trainer)
+
+
+def _objective(suggest, seeds, train, val, epochs, metric, metrics, trainer, trial) -> float:
+    config = suggest(trial)
+    results = run_ablation([config], seeds, train, val, epochs=epochs, metrics=metrics, trainer=trainer, retries=0)
+    values = [float(v) for v in results.values(config.name, metric)]
+    trial.set_user_attr("values", values)
+    return float(np.mean(values))
 
 
 def _save(path: Path, epochs: int, results: AblationResults) -> None:
     runs = [{"config": c, "seed": s, "metrics": m} for (c, s), m in results.runs.items()]
+    failures = [{"config": c, "seed": s, "error": e} for (c, s), e in results.failures.items()]
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps({"format": FORMAT, "epochs": epochs, "runs": runs}, indent=1))
+    tmp.write_text(json.dumps({"format": FORMAT, "epochs": epochs, "runs": runs, "failures": failures}, indent=1))
     os.replace(tmp, path)  # atomic: an interruption leaves the old file or the new one, never half of one
 
 

@@ -8,11 +8,16 @@ tests those margins the way a reader's machine would challenge them:
 
 - **other seeds**: every seed the chapter sets (``torch.manual_seed``,
   ``torch.Generator().manual_seed``, ``seed_everything``, NumPy's and Python's
-  global seeds) is shifted by ``offset * 1_000_003``, through a cell inserted
-  before the chapter's first cell (the chapter's own code is unchanged);
+  global seeds) is shifted by ``offset * 1_000_003``, in the kernel *and in
+  every Python process it starts* (the worker processes of a Dask cluster or a
+  process pool, which run a chapter's training runs): a ``sitecustomize.py``
+  in a temporary folder, put first on the kernel's ``PYTHONPATH``, applies the
+  shift at the start of every such process when ``REGLAB_CHECK_SEED_SHIFT`` is
+  set, and both are inherited by the processes the kernel starts (the
+  chapter's own code is unchanged);
 - **another kernel path**: ``ATEN_CPU_CAPABILITY=default`` (PyTorch's plain C++
   kernels instead of the AVX2/AVX-512 ones) and oneDNN switched off, so float
-  sums run in another order.
+  sums run in another order, in those processes too.
 
 Each chapter runs in a fresh kernel from its own folder; the notebook files
 are not modified. Every cell runs even after one fails, and the report counts
@@ -28,6 +33,7 @@ import ast
 import os
 import re
 import sys
+import tempfile
 import time
 from concurrent.futures import ProcessPoolExecutor
 from functools import partial
@@ -41,7 +47,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SEED_STRIDE = 1_000_003  # a prime far above any seed a chapter uses: shifted seeds never meet unshifted ones
 
 SHIFT_SEEDS = '''\
-# Inserted by scripts/check_claims.py: every seed below is shifted by {shift}.
+# Run by scripts/check_claims.py at the start of every Python process: every seed is shifted by {shift}.
 import random as _random
 import numpy as _np
 import torch as _torch
@@ -60,7 +66,35 @@ class _ShiftedGenerator(_torch.Generator):
 
 _torch.Generator = _ShiftedGenerator
 _torch.backends.mkldnn.enabled = False
+_torch._reglab_seed_shift = _SHIFT  # for the first cell's check that the shift is on
 '''
+SHIFT_VARIABLE = "REGLAB_CHECK_SEED_SHIFT"
+SITECUSTOMIZE = '''\
+# Written by scripts/check_claims.py: every Python process started under the check (the kernel and the
+# processes it starts: Dask workers, process pools) shifts its seeds by {variable}.
+import os as _os
+
+if _os.environ.get({variable!r}):
+    exec(compile({code!r}.format(shift=int(_os.environ[{variable!r}])), "<check_claims seed shift>", "exec"))
+'''
+# The first cell: fails loudly (and is reported) if the kernel did not get the shift
+CHECK_SHIFT = '''\
+# Inserted by scripts/check_claims.py: seeds are shifted by {shift} here and in every process started below.
+import torch as _torch
+
+if getattr(_torch, "_reglab_seed_shift", None) != {shift}:
+    raise RuntimeError("scripts/check_claims.py: the seed shift did not reach the kernel")
+'''
+
+
+def shifted_environment(folder: Path, offset: int) -> dict[str, str]:
+    """This process's environment plus the seed shift: ``sitecustomize.py`` written to ``folder``, put first on
+    ``PYTHONPATH``, and ``REGLAB_CHECK_SEED_SHIFT``; every Python process started with it inherits both."""
+    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE.format(variable=SHIFT_VARIABLE, code=SHIFT_SEEDS))
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(folder), *filter(None, [env.get("PYTHONPATH")])])
+    env[SHIFT_VARIABLE] = str(offset * SEED_STRIDE)
+    return env
 
 
 def count_asserts(source: str) -> int:
@@ -101,7 +135,7 @@ def check(path: Path, offset: int, scale: str | None = None, timeout: int = 900)
     notebook = nbformat.read(path, as_version=4)
     if scale is not None:
         set_scale(notebook, scale)
-    notebook.cells.insert(0, nbformat.v4.new_code_cell(SHIFT_SEEDS.format(shift=offset * SEED_STRIDE)))
+    notebook.cells.insert(0, nbformat.v4.new_code_cell(CHECK_SHIFT.format(shift=offset * SEED_STRIDE)))
     client = NotebookClient(notebook, timeout=timeout, kernel_name="python3", allow_errors=True,
                             resources={"metadata": {"path": str(path.parent)}})
     for cell in notebook.cells:  # forget the stored run: a cell that does not run now must not count
@@ -110,13 +144,16 @@ def check(path: Path, offset: int, scale: str | None = None, timeout: int = 900)
     start = time.perf_counter()
     failures = []
     try:
-        client.execute()
+        with tempfile.TemporaryDirectory(prefix="check-claims-") as folder:
+            client.execute(env=shifted_environment(Path(folder), offset))
     except CellTimeoutError:
         ran = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.get("execution_count")]
         failures.append(f"a cell ran past {timeout} s, after this one (the cells after it did not run):\n"
                         f"{ran[-1].source[:300] if ran else ''}")
     seconds = time.perf_counter() - start
     held = total = 0
+    if error_of(notebook.cells[0]) is not None:
+        failures.append(f"the seed shift: {error_of(notebook.cells[0])}")
     for index, cell in enumerate(notebook.cells[1:]):
         if cell.cell_type != "code":
             continue

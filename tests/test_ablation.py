@@ -185,3 +185,115 @@ def test_the_plot_draws_one_point_per_configuration_with_its_error_bar():
     assert ax.get_xlabel() == "acc" and ax.get_ylabel() == "configuration"
     with pytest.raises(TypeError, match="'ax' parameter of plot_ablation"):
         plot_ablation(results, "acc", ax="axes")
+
+
+def paired_results(a, b, c=None):
+    values = {"a": a, "b": b} | ({"c": c} if c is not None else {})
+    runs = {(name, s): {"acc": v, "loss": -v} for name, vs in values.items() for s, v in enumerate(vs)}
+    return AblationResults(list(values), list(range(len(a))), runs)
+
+
+def test_compare_is_scipys_paired_t_test_seed_by_seed():
+    from scipy import stats
+
+    a, b, c = [0.80, 0.82, 0.79, 0.81, 0.80], [0.83, 0.84, 0.80, 0.85, 0.82], [0.80, 0.83, 0.78, 0.81, 0.81]
+    comparisons = paired_results(a, b, c).compare("acc")
+    assert [x.config for x in comparisons] == ["b", "c"] and all(x.baseline == "a" for x in comparisons)
+    for x, other in zip(comparisons, (b, c)):
+        reference = stats.ttest_rel(other, a)
+        d = np.subtract(other, a)
+        assert x.n == 5 and x.diff == pytest.approx(d.mean()) and x.se == pytest.approx(d.std(ddof=1) / np.sqrt(5))
+        assert x.t == pytest.approx(reference.statistic) and x.p == pytest.approx(reference.pvalue)
+    b_vs_a, c_vs_a = comparisons
+    assert b_vs_a.p_holm == pytest.approx(min(1, 2 * b_vs_a.p)) and b_vs_a.verdict == "higher"
+    assert c_vs_a.verdict == "within noise"
+    (lower,) = paired_results(a, b).compare("loss")
+    assert lower.verdict == "lower" and lower.diff < 0
+
+
+def test_compare_pairs_by_seed_where_an_unpaired_test_sees_only_noise():
+    from scipy import stats
+
+    base = np.array([0.70, 0.80, 0.90, 0.75, 0.85])  # a large spread between seeds ...
+    better = base + [0.010, 0.012, 0.011, 0.009, 0.010]  # ... and a small, steady gain on each
+    (x,) = paired_results(list(base), list(better)).compare("acc")
+    assert x.verdict == "higher" and stats.ttest_ind(better, base).pvalue > 0.5
+
+
+def test_holm_matches_the_textbook_example_and_the_step_down_procedure():
+    from reglab.ablation import Comparison, holm
+
+    def comparison(p, diff=1.0):
+        return Comparison("x", "y", "m", 5, diff, 0.1, 10.0, p, p, "within noise")
+
+    adjusted = holm([comparison(p) for p in (0.01, 0.04, 0.03, 0.005)])
+    np.testing.assert_allclose([c.p_holm for c in adjusted], [0.03, 0.06, 0.06, 0.02])
+    assert [c.verdict for c in adjusted] == ["higher", "within noise", "within noise", "higher"]
+
+
+@settings(max_examples=50, deadline=None)
+@given(st.lists(st.floats(1e-6, 1.0), min_size=1, max_size=12), st.sampled_from([0.01, 0.05, 0.1]))
+def test_holm_rejects_exactly_what_the_sequential_procedure_rejects(p_values, alpha):
+    from reglab.ablation import Comparison, holm
+
+    adjusted = holm([Comparison("x", "y", "m", 5, -1.0, 0.1, 1.0, p, p, "") for p in p_values], alpha=alpha)
+    rejected, m = set(), len(p_values)  # Holm (1979): reject the smallest while p_(i) <= alpha / (m - i + 1)
+    for i, k in enumerate(sorted(range(m), key=lambda k: p_values[k])):
+        if not p_values[k] < alpha / (m - i):
+            break
+        rejected.add(k)
+    assert {k for k, c in enumerate(adjusted) if c.verdict == "lower"} == rejected
+    assert all(c.p_holm >= c.p for c in adjusted)
+
+
+def test_compare_checks_its_arguments():
+    results = paired_results([0.1, 0.2], [0.3, 0.4])
+    with pytest.raises(ValueError, match="'baseline' parameter of AblationResults.compare"):
+        results.compare("acc", baseline="z")
+    with pytest.raises(ValueError, match="'configs' parameter of AblationResults.compare"):
+        results.compare("acc", configs=["z"])
+    with pytest.raises(ValueError, match="'alpha' parameter of holm"):
+        results.compare("acc", alpha=1.5)
+    with pytest.raises(ValueError, match="needs at least 2 seeds"):
+        AblationResults(["a", "b"], [0], {("a", 0): {"acc": 1.0}, ("b", 0): {"acc": 1.0}}).compare("acc")
+
+
+def test_the_test_split_is_scored_like_validation_and_splits_can_be_made_per_run(device):
+    trainer, val = FakeTrainer(), val_data(device)
+    made = []
+
+    def test_split(seed):
+        made.append(seed)
+        return val
+
+    results = run_ablation(configs(device, ["a"]), [0, 1], [], lambda seed: val, epochs=1, test=test_split,
+                           trainer=trainer)
+    assert made == [0, 1] and results.metrics == ["seconds", "test_accuracy", "test_loss", "val_accuracy", "val_loss"]
+    for run in results.runs.values():  # the same batches: the same scores under both names
+        assert run["test_loss"] == run["val_loss"] and run["test_accuracy"] == run["val_accuracy"]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)), min_size=2, max_size=8))
+def test_paired_test_matches_scipys_ttest_rel(pairs):
+    from scipy import stats
+
+    from reglab.stats import paired_test
+
+    a, b = np.array(pairs).T
+    c = paired_test(a, b, config="a", baseline="b", metric="acc")
+    d = a - b
+    assert c.n == len(a) and c.diff == pytest.approx(d.mean()) and (c.config, c.baseline) == ("a", "b")
+    if d.std(ddof=1) > 1e-9 * max(1.0, abs(d.mean())):  # scipy's reference where the t statistic is defined
+        reference = stats.ttest_rel(a, b)
+        assert c.t == pytest.approx(reference.statistic, rel=1e-6)
+        assert c.p == pytest.approx(reference.pvalue, rel=1e-6, abs=1e-12)
+
+
+def test_paired_test_checks_its_arguments():
+    from reglab.stats import paired_test
+
+    with pytest.raises(ValueError, match="'baseline_values' parameter of paired_test"):
+        paired_test([0.1, 0.2], [0.1])
+    with pytest.raises(ValueError, match="'values' parameter of paired_test"):
+        paired_test([0.1], [0.2])

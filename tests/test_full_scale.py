@@ -26,7 +26,6 @@ NOT_YET = {
     "06_augmentation": "the full scale needs CIFAR-10, absent offline (issue 20: Fashion-MNIST at both scales)",
     "08_mixup_cutmix": "the full scale needs CIFAR-10, absent offline (issue 21: Fashion-MNIST at both scales)",
     "10_adversarial_training": "the full scale needs CIFAR-10, absent offline (issue 21: Fashion-MNIST at both scales)",
-    "12_ablation": "the full scale needs CIFAR-10, absent offline (issue 24: the capstone on Fashion-MNIST)",
     "11_residual_regularizers": "the block-deletion evaluation runs past 300 s on a CPU (issue 21, chapter 11)",
 }
 
@@ -52,10 +51,10 @@ def unexpected_failures(path: Path, failures: list[str]) -> list[str]:
     return [failure for failure in failures if not claim_failed(failure)]
 
 
-def run_full_scale(path: Path, monkeypatch) -> list[str]:
+def run_full_scale(path: Path, monkeypatch, timeout: int = 300) -> list[str]:
     monkeypatch.setenv("REGLAB_MAX_STEPS", str(MAX_STEPS))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    held, total, failures, seconds = _check_claims().check(path, offset=0, scale="full", timeout=300)
+    held, total, failures, seconds = _check_claims().check(path, offset=0, scale="full", timeout=timeout)
     return unexpected_failures(path, failures)
 
 
@@ -71,7 +70,9 @@ def run_full_scale(path: Path, monkeypatch) -> list[str]:
     ],
 )
 def test_full_scale_runs_end_to_end(path, monkeypatch):
-    failures = run_full_scale(path, monkeypatch)
+    # A chapter known not to run yet gets a minute, not five: it is expected to fail, and a fix that runs at all
+    # within the minute turns the strict xfail into a failure that asks for its removal from NOT_YET.
+    failures = run_full_scale(path, monkeypatch, timeout=60 if path.stem in NOT_YET else 300)
     assert not failures, f"{path.name} at SCALE='full' (steps capped at {MAX_STEPS}):\n" + "\n".join(failures)
 
 
