@@ -65,8 +65,8 @@ fashion-mnist:
 	    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends -o DPkg::Lock::Timeout=120 dataset-fashion-mnist) \
 	  || echo "Could not install Debian's dataset-fashion-mnist (needs root and apt-get): load_fashion_mnist() will download Fashion-MNIST, or set REGLAB_DATA."; }
 
-# Two pytest workers (one per core of the CI machine), each notebook whole on one worker;
-# one BLAS/OpenMP thread each, since the course's models are tiny.
+# Two pytest workers (one per core of the CI machine), each test file and notebook whole on one worker, but
+# the full-scale chapter runs one by one (tests/conftest.py); one BLAS/OpenMP thread each (the models are tiny).
 test: $(INSTALLED) $(MATHJAX) browser fashion-mnist
 	OMP_NUM_THREADS=1 $(PY) -m pytest -n 2 --dist loadfile --durations=25
 

@@ -1,4 +1,10 @@
-"""Shared fixtures: ``device`` runs a test on every device present; ``built_book`` builds the HTML once."""
+"""Shared fixtures: ``device`` runs a test on every device present; ``built_book`` builds the HTML once.
+
+And how ``make test`` spreads the tests over its two workers (``pytest -n 2 --dist loadfile``): every test file
+and every notebook is one unit of work, kept whole on one worker (a notebook's cells share one kernel, a module
+its fixtures), except the files of ``SPLIT_FILES``, whose every test is a unit of its own: the full-scale runs,
+one chapter each, are the slowest file, and the two workers share them instead of one running them all.
+"""
 
 import shutil
 import subprocess
@@ -11,6 +17,23 @@ from filelock import FileLock
 import torch
 
 matplotlib.use("Agg")  # tests draw figures without a screen
+
+SPLIT_FILES = {"tests/test_full_scale.py"}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """pytest-xdist's ``loadfile`` scheduling, with the tests of ``SPLIT_FILES`` scheduled one by one."""
+    if config.getvalue("dist") != "loadfile":
+        return None  # any other mode: xdist's own scheduler
+    from xdist.scheduler import LoadFileScheduling
+
+    class SplitSlowFiles(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = nodeid.split("::", 1)[0]
+            return nodeid if file in SPLIT_FILES else file
+
+    return SplitSlowFiles(config, log)
+
 
 DEVICES = ["cpu"]
 if torch.cuda.is_available():
