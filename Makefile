@@ -103,7 +103,7 @@ $(LOWEST)/.installed: requirements-lowest.txt requirements-nodeps.txt pyproject.
 lowest: $(LOWEST)/.installed fashion-mnist
 	$(LOWEST_PY) -c "import torch; print('torch', torch.__version__)"
 	OMP_NUM_THREADS=1 $(LOWEST_PY) -m pytest -o addopts="" -p no:cacheprovider --doctest-modules --strict-markers \
-	  -n 2 --dist loadgroup reglab tests $(addprefix --ignore=tests/,$(addsuffix .py,$(LOWEST_SKIP)))
+	  -n 2 --dist loadfile reglab tests $(addprefix --ignore=tests/,$(addsuffix .py,$(LOWEST_SKIP)))
 
 clean:
 	rm -rf book/_build student student.zip nbgrader
