@@ -5,5 +5,6 @@ from reglab.models.lenet import LeNet5
 from reglab.models.mlp import MLP
 from reglab.models.polynomial import fit_polynomial, polynomial_features
 from reglab.models.resnet import ResNet
+from reglab.models.rnn import TanhRNN
 
-__all__ = ["MLP", "SmallCNN", "LeNet5", "ResNet", "polynomial_features", "fit_polynomial"]
+__all__ = ["MLP", "SmallCNN", "LeNet5", "ResNet", "TanhRNN", "polynomial_features", "fit_polynomial"]
