@@ -8,14 +8,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from reglab.train import WeightNoise, fit
+from small_problems import tiny_classifier
 
 
-def _setup(device, seed=0):
-    torch.manual_seed(seed)
-    model = nn.Sequential(nn.Linear(5, 8), nn.Tanh(), nn.Linear(8, 3)).to(device)
-    x = torch.randn(12, 5, device=device)
-    y = torch.randint(0, 3, (12,), device=device)
-    return model, x, y
+_setup = tiny_classifier
 
 
 @pytest.mark.parametrize("include_bias", [False, True])
