@@ -14,6 +14,7 @@ Modules (one idea each):
 - :mod:`reglab.train`: one training loop with hooks for regularizers
 - :mod:`reglab.models`: the small models the chapters share
 - :mod:`reglab.metrics`: accuracy, bias–variance decomposition, calibration, sharpness
+- :mod:`reglab.sam`: sharpness-aware minimization, a step toward flat minima
 - :mod:`reglab.plots`: the course's figures
 - :mod:`reglab.utils`: seeding and device choice
 - :mod:`reglab.ablation`: a grid of regularizer configurations × seeds, resumable, tabulated and plotted
