@@ -21,7 +21,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 MAX_STEPS = 3
-# Chapters whose full scale does not run yet, and why (strict: the mark fails once the chapter is fixed).
+# Chapters whose full scale does not run yet, and why: skipped (running them only to watch them fail cost minutes of
+# every `make test`); whoever makes one run removes its line here.
 NOT_YET = {
     "10_adversarial_training": "the full scale needs CIFAR-10, absent offline (issue 21: Fashion-MNIST at both scales)",
     "11_residual_regularizers": "the block-deletion evaluation runs past 300 s on a CPU (issue 21, chapter 11)",
@@ -62,15 +63,13 @@ def run_full_scale(path: Path, monkeypatch, timeout: int = 300) -> list[str]:
         pytest.param(
             path,
             id=path.stem,
-            marks=[pytest.mark.xfail(reason=NOT_YET[path.stem], strict=True)] if path.stem in NOT_YET else [],
+            marks=[pytest.mark.skip(reason=NOT_YET[path.stem])] if path.stem in NOT_YET else [],
         )
         for path in CHAPTERS
     ],
 )
 def test_full_scale_runs_end_to_end(path, monkeypatch):
-    # A chapter known not to run yet gets a minute, not five: it is expected to fail, and a fix that runs at all
-    # within the minute turns the strict xfail into a failure that asks for its removal from NOT_YET.
-    failures = run_full_scale(path, monkeypatch, timeout=60 if path.stem in NOT_YET else 300)
+    failures = run_full_scale(path, monkeypatch)
     assert not failures, f"{path.name} at SCALE='full' (steps capped at {MAX_STEPS}):\n" + "\n".join(failures)
 
 
