@@ -11,12 +11,12 @@ expected; any other error (a shape, a plot whose length assumes uncapped
 training, a missing file) fails the test.
 """
 
-import importlib.util
 import re
 from pathlib import Path
 
 import nbformat
 import pytest
+from course_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
@@ -30,10 +30,7 @@ NOT_YET = {
 
 
 def _check_claims():
-    spec = importlib.util.spec_from_file_location("check_claims", ROOT / "scripts" / "check_claims.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_script("check_claims")
 
 
 def unexpected_failures(path: Path, failures: list[str]) -> list[str]:

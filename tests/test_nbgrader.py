@@ -10,7 +10,6 @@ with the hint in the feedback, and zero; ``nbgrader export`` writes the grades.
 from __future__ import annotations
 
 import csv
-import importlib.util
 import os
 import re
 import subprocess
@@ -19,13 +18,11 @@ from pathlib import Path
 
 import nbformat
 import pytest
+from course_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
-spec = importlib.util.spec_from_file_location("make_nbgrader", ROOT / "scripts" / "make_nbgrader.py")
-make_nbgrader = importlib.util.module_from_spec(spec)
-sys.modules["make_nbgrader"] = make_nbgrader  # dataclasses look their module up there
-spec.loader.exec_module(make_nbgrader)
+make_nbgrader = load_script("make_nbgrader")
 COURSE_ID = "regularization-lab"
 ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
 

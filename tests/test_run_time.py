@@ -1,13 +1,12 @@
 """Every chapter runs within the course's time budget, and the instructor guide quotes the stored times."""
 
-import sys
 from pathlib import Path
 
 import pytest
+from course_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "scripts"))
-import chapter_times  # noqa: E402
+chapter_times = load_script("chapter_times")
 
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
 BUDGET_CPU_SECONDS = 90  # "runnable in a minute or so on a laptop": one thread, SCALE = "small"

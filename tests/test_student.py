@@ -1,10 +1,8 @@
 """The student edition: no solution reaches it, no answer is printed above its exercise, and its stubs fit."""
 
 import ast
-import importlib.util
 import inspect
 import re
-import sys
 import zipfile
 from pathlib import Path
 
@@ -14,13 +12,11 @@ from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
 
 from reglab.exercises import ANSWERED_BY
+from course_scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 CHAPTERS = sorted((ROOT / "chapters").glob("[0-9][0-9]_*.ipynb"))
-spec = importlib.util.spec_from_file_location("make_student", ROOT / "scripts" / "make_student.py")
-make_student = importlib.util.module_from_spec(spec)
-sys.modules["make_student"] = make_student  # dataclasses look their module up there
-spec.loader.exec_module(make_student)
+make_student = load_script("make_student")
 
 
 @pytest.fixture(scope="module")
