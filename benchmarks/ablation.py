@@ -1,6 +1,6 @@
 """Time one ablation grid: here, one run after the other, against a local Dask cluster of worker processes.
 
-The grid is chapter 12's kind of work: small MLPs trained on Fashion-MNIST
+The grid is chapter 13's kind of work: small MLPs trained on Fashion-MNIST
 images that every run reads from files, scored on validation images. The same
 grid (same configurations, same seeds) runs serially in this process and on
 ``reglab.parallel.local_cluster(workers)`` through ``client.get_executor()``,

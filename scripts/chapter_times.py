@@ -17,7 +17,7 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 GUIDE = ROOT / "book" / "instructor.md"
-# the CPU time counts every process the chapter ran on (chapter 12: its Dask workers too)
+# the CPU time counts every process the chapter ran on (chapter 13: its Dask workers too)
 RAN_IN = re.compile(r"chapter ran in ([\d.]+) s on (\w+) \(([\d.]+) s of CPU time[^)]*\)")
 BEGIN = "<!-- run-time table: written by scripts/chapter_times.py --write -->\n"
 END = "<!-- end of run-time table -->\n"

@@ -22,13 +22,13 @@ CHAPTERS = {  # number: (title, column, row)
     8: ("8 Mixup & CutMix", 2, 3),
     9: ("9 Label smoothing,\ncalibration", 3, 3),
     10: ("10 Adversarial\ntraining", 1, 4),
-    13: ("13 Implicit &\nsemi-supervised", 2, 4),
-    12: ("12 Putting it\ntogether", 4, 2),
+    12: ("12 Implicit &\nsemi-supervised", 2, 4),
+    13: ("13 Putting it\ntogether", 4, 2),
 }
-# An edge a -> b: chapter b builds on what chapter a taught (it refers back to it). Chapter 12
-# combines chapters 2-6, 8, 9 and 11; 7, 10 and 13 are not needed for it.
-EDGES = [(1, 2), (1, 4), (1, 6), (1, 10), (2, 3), (2, 7), (4, 5), (5, 11), (4, 11), (6, 8), (8, 9), (4, 13),
-         (6, 13), (3, 12), (11, 12), (9, 12)]
+# An edge a -> b: chapter b builds on what chapter a taught (it refers back to it). Chapter 13
+# combines chapters 2-6, 8, 9 and 11; 7, 10 and 12 are not needed for it.
+EDGES = [(1, 2), (1, 4), (1, 6), (1, 10), (2, 3), (2, 7), (4, 5), (5, 11), (4, 11), (6, 8), (8, 9), (4, 12),
+         (6, 12), (3, 13), (11, 13), (9, 13)]
 
 
 def main() -> None:
@@ -36,7 +36,7 @@ def main() -> None:
     position = {n: (col * 2.6, -row * 1.15) for n, (_, col, row) in CHAPTERS.items()}
     boxes = {}
     for n, (title, _, _) in CHAPTERS.items():
-        colour = "#dbe9f6" if n not in (1, 12) else "#f6e3c7"
+        colour = "#dbe9f6" if n not in (1, 13) else "#f6e3c7"
         boxes[n] = ax.text(*position[n], title, ha="center", va="center", fontsize=10, zorder=3,
                            bbox=dict(boxstyle="round,pad=0.45", facecolor=colour, edgecolor="#2f6f9f"))
     for a, b in EDGES:

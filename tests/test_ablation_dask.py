@@ -35,7 +35,7 @@ TESTS = Path(__file__).resolve().parent
 
 @pytest.fixture(scope="module")
 def client():
-    """Two worker processes with one thread each, as in chapter 12 (the scheduler runs in this process)."""
+    """Two worker processes with one thread each, as in chapter 13 (the scheduler runs in this process)."""
     with local_cluster(2) as cluster, distributed.Client(cluster) as client:
         yield client
 

@@ -35,9 +35,9 @@ KINDS = {"crash", "silently wrong", "misleading code", "formula", "fact", "citat
 # entry of those names its chapter itself. TAUGHT_ELSEWHERE lists the entries that, by their
 # content, belong to another chapter than their topic's.
 TOPIC_CHAPTER = {"overfit": 1, "penalty": 2, "earlystop": 3, "dropout": 4, "normalization": 5, "augment": 6,
-                 "clipping": 7, "mixing": 8, "smoothing": 9, "adversarial": 10, "depth": 11, "implicit": 13}
+                 "clipping": 7, "mixing": 8, "smoothing": 9, "adversarial": 10, "depth": 11, "implicit": 12}
 CROSS_CUTTING = {"citation", "fact", "install"}
-TAUGHT_ELSEWHERE = {"errata-overfit-meaningless-flowcharts": 12}
+TAUGHT_ELSEWHERE = {"errata-overfit-meaningless-flowcharts": 13}
 LABEL = re.compile(r"^\((errata-[a-z0-9]+-[a-z0-9-]+)\)=$")
 FAIR_LABEL = re.compile(r"^\((fair-[a-z0-9-]+)\)=$")
 CHAPTER = re.compile(r"^- \*\*Taught in:\*\* (Chapter (\d{1,2}), \S.*|Setup, .+)$", re.M)

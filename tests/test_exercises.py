@@ -131,7 +131,7 @@ def ablation_table_float32(runs, configs, seeds):  # torch's default dtype: righ
 def test_ablation_table_check_passes_a_numpy_solution_and_diagnoses_mistakes(capsys):
     assert check_ablation_table(ablation_table)
     assert check_ablation_table(ablation_table_float32)
-    assert capsys.readouterr().out.count("✔ Exercise 12.1: correct") == 2
+    assert capsys.readouterr().out.count("✔ Exercise 13.1: correct") == 2
     assert not passes(check_ablation_table, lambda r, c, s: ablation_table(r, c, s, ddof=0))
     assert "SAMPLE standard deviation" in capsys.readouterr().out
     assert not passes(check_ablation_table, lambda r, c, s: ablation_table(r, c, s, single=float("nan")))
@@ -155,7 +155,7 @@ def test_ablation_table_check_names_the_spread_and_layout_mistakes(capsys):
                          "return a dict {config: {metric: (mean, spread)}}")]:
         assert not passes(check_ablation_table, wrong)
         out = capsys.readouterr().out
-        assert "✘ Exercise 12.1" in out and hint in out and "Traceback" not in out, out
+        assert "✘ Exercise 13.1" in out and hint in out and "Traceback" not in out, out
 
 
 def test_a_failed_check_raises_check_failed_shown_in_one_line(capsys):

@@ -130,7 +130,7 @@ def test_drop_path_check_fails_wrong_answers(wrong, hint, capsys):
     assert_fails_with(check_drop_path, wrong, hint, "11.1", capsys)
 
 
-# Chapter 13: the EMA teacher -----------------------------------------------------------------------------------------
+# Chapter 12: the EMA teacher -----------------------------------------------------------------------------------------
 
 @torch.no_grad()
 def ema_solution(average, model, decay):  # the chapter's solution
@@ -170,7 +170,7 @@ def ema_with_grad(average, model, decay):  # no torch.no_grad(): the frozen aver
 def test_ema_check_passes_the_solution_and_lerp(capsys):
     for reference in (ema_solution, ema_lerp):
         passed, out = verdict(check_ema_update, reference, capsys)
-        assert passed and "✔ Exercise 13.1: correct" in out, out
+        assert passed and "✔ Exercise 12.1: correct" in out, out
 
 
 @pytest.mark.parametrize("wrong, hint", [
@@ -180,11 +180,11 @@ def test_ema_check_passes_the_solution_and_lerp(capsys):
     (ema_with_grad, "wrap the update in torch.no_grad()"),
 ])
 def test_ema_check_fails_wrong_answers(wrong, hint, capsys):
-    assert_fails_with(check_ema_update, wrong, hint, "13.1", capsys)
+    assert_fails_with(check_ema_update, wrong, hint, "12.1", capsys)
 
 
 @pytest.mark.parametrize("check, exercise", [(check_fgsm, "10.1"), (check_drop_path, "11.1"),
-                                             (check_ema_update, "13.1")])
+                                             (check_ema_update, "12.1")])
 def test_every_check_reports_a_stub_and_a_crash_in_one_line(check, exercise, capsys):
     def stub(*args):
         raise NotImplementedError

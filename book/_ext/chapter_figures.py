@@ -1,7 +1,8 @@
 """Sphinx extension: number figures per chapter ("Fig. 6.2"), not across the book.
 
 Sphinx numbers figures book-wide unless the table of contents is numbered,
-which would renumber the chapters by position (chapter 13 comes before 12).
+which would number every page of the table of contents by position, the
+setup page included.
 After Sphinx has assigned its numbers, each page's figures are renumbered
 from 1 in page order, prefixed with the chapter's own number, read from its
 file name (``chapters/06_augmentation`` is chapter 6). Pages outside

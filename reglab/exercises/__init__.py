@@ -22,8 +22,8 @@ from reglab.exercises.chapter08 import check_mixup
 from reglab.exercises.chapter09 import check_label_smoothing
 from reglab.exercises.chapter10 import check_fgsm
 from reglab.exercises.chapter11 import check_drop_path
-from reglab.exercises.chapter12 import check_ablation_table
-from reglab.exercises.chapter13 import check_ema_update
+from reglab.exercises.chapter12 import check_ema_update
+from reglab.exercises.chapter13 import check_ablation_table
 from reglab.exercises.checking import Case, CheckFailed, run_check
 
 #: For each code exercise, the qualified names (``obj.__qualname__``) of the ``reglab`` functions whose
@@ -40,8 +40,8 @@ ANSWERED_BY: dict[str, tuple[str, ...]] = {
     "9.1": ("label_smoothing_cross_entropy", "smooth_labels"),
     "10.1": ("fgsm", "_attack", "_ascent_direction", "_project"),
     "11.1": ("drop_path",),
-    "12.1": ("AblationResults.table",),
-    "13.1": ("EMA.update",),
+    "12.1": ("EMA.update",),
+    "13.1": ("AblationResults.table",),
 }
 
 __all__ = [
