@@ -26,9 +26,11 @@ help:
 
 install: $(INSTALLED) fashion-mnist
 
+# --no-compile: pip would byte-compile every installed module (torch alone has thousands), about 40 s of
+# CPU on CI's 2 cores; Python compiles the few modules it imports, once, on first use.
 $(INSTALLED): requirements.txt requirements-nodeps.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install --disable-pip-version-check -q -r requirements.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-compile -r requirements.txt
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.txt
 	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
 	touch $@

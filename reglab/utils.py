@@ -4,7 +4,8 @@
 ``get_device`` picks the fastest device present (CUDA, then Apple's MPS, then
 the CPU), unless the environment variable ``REGLAB_DEVICE`` names one, and
 ``capped`` lets the test suite run a chapter's full scale in seconds: with
-``REGLAB_MAX_STEPS`` set, every training loop stops after that many steps.
+``REGLAB_MAX_STEPS`` set, every training loop stops after that many steps
+(and ``reglab.train.evaluate`` after that many batches).
 """
 
 from __future__ import annotations

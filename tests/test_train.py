@@ -241,6 +241,21 @@ def test_step_cap_from_the_environment_stops_training(monkeypatch, cap, expected
     assert history.epochs == -(-expected_steps // 4)  # epochs begun, the last one possibly cut short
 
 
+@pytest.mark.parametrize("cap, expected_count", [(None, 40), ("3", 30), ("100", 40)])
+def test_step_cap_from_the_environment_shortens_evaluation(monkeypatch, cap, expected_count):
+    """The smoke run's cap stops ``evaluate`` after that many batches; the mean is over those batches."""
+    if cap is None:
+        monkeypatch.delenv("REGLAB_MAX_STEPS", raising=False)
+    else:
+        monkeypatch.setenv("REGLAB_MAX_STEPS", cap)
+    x, y = torch.randn(40, 2), torch.randint(0, 2, (40,))
+    model = nn.Linear(2, 2)
+    batches = DeviceLoader(x, y, batch_size=10, shuffle=False)  # 4 batches
+    seen = x[:expected_count]
+    expected = F.cross_entropy(model(seen), y[:expected_count]).item()
+    assert evaluate(model, batches)["loss"] == pytest.approx(expected, rel=1e-6)
+
+
 @pytest.mark.parametrize("value", ["0", "-2", "three", "1.5"])
 def test_step_cap_rejects_a_bad_value(monkeypatch, value):
     monkeypatch.setenv("REGLAB_MAX_STEPS", value)

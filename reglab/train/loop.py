@@ -85,7 +85,8 @@ def fit(
 
     With the environment variable ``REGLAB_MAX_STEPS`` set (only the test
     suite's full-scale smoke run sets it), training stops after that many
-    optimizer steps; see :func:`reglab.utils.capped`.
+    optimizer steps, and each validation after that many batches; see
+    :func:`reglab.utils.capped`.
 
     Batches are moved to the model's device (a no-op for a
     :class:`~reglab.data.DeviceLoader` already there). Metric and loss sums stay
@@ -208,7 +209,9 @@ def evaluate(
 ) -> dict[str, float]:
     """Mean loss and metrics of ``model`` over ``batches``, in eval mode.
 
-    The model's train/eval mode is restored afterwards.
+    The model's train/eval mode is restored afterwards. With
+    ``REGLAB_MAX_STEPS`` set (the test suite's full-scale smoke run), only
+    that many batches are evaluated.
 
     Returns:
         dict: ``{"loss": ..., "<metric>": ...}``, each averaged over samples.
@@ -227,10 +230,13 @@ def evaluate(
     model.eval()
     try:
         totals = _Totals(metrics, device)
-        for x, y in batches:
+        batch_cap = max_steps()  # the smoke run evaluates a few batches, not a whole split
+        for index, (x, y) in enumerate(batches, start=1):
             x, y = x.to(device, non_blocking=True), y.to(device, non_blocking=True)
             output = model(x)
             totals.add(loss_fn(output, y), output, y)
+            if batch_cap is not None and index >= batch_cap:
+                break
         if totals.count == 0:
             raise ValueError(parameter_error("batches", "evaluate", "a non-empty iterable of (x, y) batches", "no batch"))
         return totals.means()
