@@ -89,35 +89,34 @@ PADDINGS = [0, 1, 2, 4, 9]  # 9: larger than some images, so the general path is
 # ---- each function against its old self ----
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-@pytest.mark.parametrize("padding", PADDINGS)
-def test_random_crop_matches_the_replaced_implementation(device, shape, padding):
+def assert_matches_the_replaced_implementation(device, shape, new, old):
+    """``new(x, generator)`` and ``old(x, generator)`` give equal images and leave their generators equal."""
     for seed in range(4):
         x = batch(device, *shape, seed)
         new_gen, old_gen = gen(device, seed), gen(device, seed)
-        new, old = random_crop(x, padding, generator=new_gen), old_random_crop(x, padding, old_gen)
-        assert torch.equal(new, old) and same_state(new_gen, old_gen), (shape, padding, seed)
+        assert torch.equal(new(x, new_gen), old(x, old_gen)) and same_state(new_gen, old_gen), (shape, seed)
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+@pytest.mark.parametrize("padding", PADDINGS)
+def test_random_crop_matches_the_replaced_implementation(device, shape, padding):
+    assert_matches_the_replaced_implementation(device, shape, lambda x, g: random_crop(x, padding, generator=g),
+                                               lambda x, g: old_random_crop(x, padding, g))
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("p", [0.0, 0.3, 0.5, 1.0])
 def test_random_flip_matches_the_replaced_implementation(device, shape, p):
-    for seed in range(4):
-        x = batch(device, *shape, seed)
-        new_gen, old_gen = gen(device, seed), gen(device, seed)
-        new, old = random_flip(x, p, generator=new_gen), old_random_flip(x, p, old_gen)
-        assert torch.equal(new, old) and same_state(new_gen, old_gen), (shape, p, seed)
+    assert_matches_the_replaced_implementation(device, shape, lambda x, g: random_flip(x, p, generator=g),
+                                               lambda x, g: old_random_flip(x, p, g))
 
 
 @pytest.mark.parametrize("shape", SHAPES)
 @pytest.mark.parametrize("size", [1, 2, 3, 8])
 def test_cutout_matches_the_replaced_implementation(device, shape, size):
     size = min(size, *shape[2:])
-    for seed in range(4):
-        x = batch(device, *shape, seed)
-        new_gen, old_gen = gen(device, seed), gen(device, seed)
-        new, old = cutout(x, size, generator=new_gen), old_cutout(x, size, old_gen)
-        assert torch.equal(new, old) and same_state(new_gen, old_gen), (shape, size, seed)
+    assert_matches_the_replaced_implementation(device, shape, lambda x, g: cutout(x, size, generator=g),
+                                               lambda x, g: old_cutout(x, size, g))
 
 
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float16, torch.bfloat16])
