@@ -8,6 +8,8 @@ Papers:
 - Madry et al., 2018, *Towards deep learning models resistant to adversarial
   attacks*: PGD with a random start; adversarial training as min-max.
 - Wong, Rice and Kolter, 2020, *Fast is better than free*: FGSM with a random start.
+- Zhang et al., 2019, *Theoretically principled trade-off between robustness and
+  accuracy*: the TRADES loss (:func:`trades_loss`).
 
 **Pixel space.** Every attack measures its budget ``eps`` in *pixel* units and
 clips to the data's valid range ``bounds`` (default [0, 1]). When the model
@@ -35,7 +37,7 @@ from torch import nn
 
 from reglab._validation import check_int, check_probability, check_real, check_tensor, parameter_error
 
-__all__ = ["fgsm", "pgd", "adversarial_step", "robust_accuracy"]
+__all__ = ["fgsm", "pgd", "adversarial_step", "robust_accuracy", "trades_loss"]
 
 Attack = Callable[[nn.Module, torch.Tensor, torch.Tensor], torch.Tensor]
 LossFn = Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
@@ -222,6 +224,85 @@ def robust_accuracy(model: nn.Module, loader: Iterable[tuple[torch.Tensor, torch
     if count == 0:
         raise ValueError(parameter_error("loader", owner, "a non-empty iterable of (x, y) batches", "no batch"))
     return correct.item() / count
+
+
+def trades_loss(model: nn.Module, x: torch.Tensor, y: torch.Tensor, eps: float, alpha: float, steps: int,
+                beta: float = 6.0, *, bounds: tuple[float, float] | None = (0.0, 1.0), start_std: float = 0.001,
+                generator: torch.Generator | None = None) -> torch.Tensor:
+    """The TRADES loss of Zhang et al. (2019): clean cross-entropy plus beta times a KL to the attacked prediction.
+
+    .. math::
+        \\mathcal{L} = \\frac{1}{N}\\sum_i \\Big[\\ell(f(x_i), y_i) + \\beta\\,
+        \\mathrm{KL}\\big(\\sigma(f(x_i)) \\,\\Vert\\, \\sigma(f(x'_i))\\big)\\Big],
+        \\qquad x'_i \\approx \\arg\\max_{\\lVert x' - x_i \\rVert_\\infty \\le \\varepsilon}
+        \\mathrm{KL}\\big(\\sigma(f(x_i)) \\,\\Vert\\, \\sigma(f(x'))\\big)
+
+    with :math:`\\sigma` the softmax. The inner maximum is approximated as in
+    the paper's code: from :math:`x + 0.001\\,\\mathcal{N}(0, I)` (the KL's
+    gradient is zero at :math:`x' = x`), ``steps`` signed steps of size
+    ``alpha`` on the KL with the clean prediction held fixed, each projected on
+    the L∞ ball and the valid range. The attack runs in eval mode (modes
+    restored) and :math:`x'` is detached; the two forward passes of the loss run
+    in the model's current mode, and the gradient flows through both.
+
+    Args:
+        model (nn.Module): the classifier; x (Tensor): inputs in pixel units;
+            y (Tensor): class indices.
+        eps (float): L∞ budget in pixel units, >= 0.
+        alpha (float): step size of the inner maximization, > 0.
+        steps (int): its number of steps, >= 1.
+        beta (float): weight of the KL term, >= 0; 0 gives the clean
+            cross-entropy. Default: 6.0 (the paper's choice for CIFAR-10).
+        bounds (tuple of float or None): valid pixel range. Default: (0.0, 1.0).
+        start_std (float): standard deviation of the random start, >= 0.
+            Default: 0.001.
+        generator (torch.Generator, optional): for the random start, on ``x``'s device.
+
+    Shape:
+        - x: :math:`(N, *)`; y: :math:`(N,)`; output: a scalar.
+
+    Example:
+        >>> _ = torch.manual_seed(0)
+        >>> model, x, y = nn.Linear(3, 2), torch.rand(4, 3), torch.tensor([0, 1, 0, 1])
+        >>> loss = trades_loss(model, x, y, eps=0.1, alpha=0.03, steps=5)
+        >>> bool(loss >= F.cross_entropy(model(x), y)), loss.requires_grad
+        (True, True)
+    """
+    owner = "trades_loss"
+    if not isinstance(model, nn.Module):
+        raise TypeError(parameter_error("model", owner, "an nn.Module", type(model).__name__))
+    eps = check_real(eps, "eps", owner, low=0.0)
+    alpha = check_real(alpha, "alpha", owner, low=0.0, low_open=True)
+    steps = check_int(steps, "steps", owner, low=1)
+    beta = check_real(beta, "beta", owner, low=0.0)
+    start_std = check_real(start_std, "start_std", owner, low=0.0)
+    check_tensor(x, "x", owner, min_ndim=2, floating=True)
+    check_tensor(y, "y", owner, ndim=1)
+    if len(y) != len(x):
+        raise ValueError(parameter_error("y", owner, f"a tensor with as many samples as x ({len(x)})", f"{len(y)} samples"))
+    low, high = _check_bounds(bounds, owner)
+    pixels = x.detach()
+    one, zero = torch.ones((), dtype=x.dtype, device=x.device), torch.zeros((), dtype=x.dtype, device=x.device)
+
+    def clip(p: torch.Tensor) -> torch.Tensor:
+        return p if bounds is None else p.clamp(low, high)
+
+    with _eval_mode(model):
+        with torch.no_grad():
+            clean_probs = F.softmax(model(pixels), dim=1)  # (N, K), held fixed during the attack
+
+        def kl_to_clean(logits: torch.Tensor, _y: torch.Tensor) -> torch.Tensor:
+            return F.kl_div(F.log_softmax(logits, dim=1), clean_probs, reduction="sum")
+
+        adv = clip(pixels + start_std * torch.empty_like(pixels).normal_(generator=generator))
+        for _ in range(steps):
+            adv = adv + alpha * _ascent_direction(model, adv, y, one, zero, kl_to_clean, "linf")
+            adv = clip(pixels + _project(adv - pixels, eps, "linf"))
+    adv = adv.detach()
+    logits = model(x)  # (N, K), in the model's own mode
+    natural = F.cross_entropy(logits, y)
+    robust = F.kl_div(F.log_softmax(model(adv), dim=1), F.softmax(logits, dim=1), reduction="batchmean")
+    return natural + beta * robust
 
 
 # --- the shared machinery --------------------------------------------------
