@@ -125,3 +125,22 @@ def test_bad_arguments():
         ResidualBlock(4, 4, regularizer="shake")
     with pytest.raises(ValueError, match="'p' parameter of ResidualBlock"):
         ResidualBlock(4, 4, regularizer="drop_path", p=1.2)
+
+
+def test_stem_stride_matches_a_strided_convolution(device):
+    """``stem_stride=2``: the stem is F.conv2d with stride 2 (then BN, ReLU); the blocks see ceil(H/2) x ceil(W/2)."""
+    torch.manual_seed(0)
+    model = ResNet(1, 10, blocks=(1, 1), width=8, stem_stride=2).to(device).eval()
+    for size, half in ((14, 7), (7, 4), (28, 14)):
+        x = torch.randn(3, 1, size, size, device=device)
+        conv, bn, _ = model.stem
+        by_hand = F.relu(bn(F.conv2d(x, conv.weight, stride=2, padding=1)))
+        torch.testing.assert_close(model.stem(x), by_hand)
+        assert model.stem(x).shape == (3, 8, half, half)
+        assert model(x).shape == (3, 10)
+    plain = ResNet(1, 10, blocks=(1, 1), width=8)
+    assert plain.stem[0].stride == (1, 1)  # the default is unchanged
+    with pytest.raises(ValueError, match="'stem_stride' parameter of ResNet"):
+        ResNet(1, 10, stem_stride=0)
+    with pytest.raises(TypeError, match="'stem_stride' parameter of ResNet"):
+        ResNet(1, 10, stem_stride=2.0)

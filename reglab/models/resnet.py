@@ -115,6 +115,10 @@ class ResNet(nn.Module):
         p_max (float): drop rate of the last block for ``drop_path`` and
             ``shake_drop``, decayed linearly towards the input
             (:func:`~reglab.layers.drop_path_rates`), in [0, 1). Default: 0.0.
+        stem_stride (int): stride of the stem convolution, >= 1. With 2 the
+            residual stages run on images half as high and wide,
+            :math:`\\lceil H/2 \\rceil \\times \\lceil W/2 \\rceil` (a quarter of the
+            compute). Default: 1.
 
     Shape:
         - Input: :math:`(N, C, H, W)`. Output: :math:`(N, \\text{num\\_classes})`.
@@ -128,9 +132,10 @@ class ResNet(nn.Module):
     """
 
     def __init__(self, in_channels: int, num_classes: int, *, blocks: tuple[int, ...] = (2, 2), width: int = 16,
-                 block_regularizer: str = "none", p_max: float = 0.0) -> None:
+                 block_regularizer: str = "none", p_max: float = 0.0, stem_stride: int = 1) -> None:
         super().__init__()
         in_channels = check_int(in_channels, "in_channels", "ResNet", low=1)
+        stem_stride = check_int(stem_stride, "stem_stride", "ResNet", low=1)
         num_classes = check_int(num_classes, "num_classes", "ResNet", low=1)
         width = check_int(width, "width", "ResNet", low=1)
         p_max = check_probability(p_max, "p_max", "ResNet")
@@ -140,8 +145,8 @@ class ResNet(nn.Module):
         if block_regularizer not in BLOCK_REGULARIZERS:
             raise ValueError(parameter_error("block_regularizer", "ResNet", f"one of {BLOCK_REGULARIZERS}",
                                              block_regularizer))
-        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, padding=1, bias=False),
-                                  nn.BatchNorm2d(width), nn.ReLU())  # (N, C, H, W) -> (N, w, H, W)
+        self.stem = nn.Sequential(nn.Conv2d(in_channels, width, 3, stride=stem_stride, padding=1, bias=False),
+                                  nn.BatchNorm2d(width), nn.ReLU())  # (N, C, H, W) -> (N, w, H/s, W/s)
         rates = drop_path_rates(sum(blocks), p_max)
         layers, channels = [], width
         for stage, count in enumerate(blocks):
