@@ -227,12 +227,17 @@ def test_fit_rejects_bad_scheduler_arguments():
         fit(model, DeviceLoader(x, y, 5), epochs=1, optimizer=optimizer, scheduler_interval="batch", progress=False)
 
 
-@pytest.mark.parametrize("cap, expected_steps", [(None, 5 * 4), ("3", 3), ("6", 6), ("100", 5 * 4)])
-def test_step_cap_from_the_environment_stops_training(monkeypatch, cap, expected_steps):
+def set_step_cap(monkeypatch, cap: str | None) -> None:
+    """Set ``REGLAB_MAX_STEPS`` to ``cap``, or unset it for None."""
     if cap is None:
         monkeypatch.delenv("REGLAB_MAX_STEPS", raising=False)
     else:
         monkeypatch.setenv("REGLAB_MAX_STEPS", cap)
+
+
+@pytest.mark.parametrize("cap, expected_steps", [(None, 5 * 4), ("3", 3), ("6", 6), ("100", 5 * 4)])
+def test_step_cap_from_the_environment_stops_training(monkeypatch, cap, expected_steps):
+    set_step_cap(monkeypatch, cap)
     x, y = torch.randn(40, 2), torch.randint(0, 2, (40,))
     batches = DeviceLoader(x, y, batch_size=10, shuffle=False)  # 4 steps per epoch
     model = nn.Linear(2, 2)
@@ -244,10 +249,7 @@ def test_step_cap_from_the_environment_stops_training(monkeypatch, cap, expected
 @pytest.mark.parametrize("cap, expected_count", [(None, 40), ("3", 30), ("100", 40)])
 def test_step_cap_from_the_environment_shortens_evaluation(monkeypatch, cap, expected_count):
     """The smoke run's cap stops ``evaluate`` after that many batches; the mean is over those batches."""
-    if cap is None:
-        monkeypatch.delenv("REGLAB_MAX_STEPS", raising=False)
-    else:
-        monkeypatch.setenv("REGLAB_MAX_STEPS", cap)
+    set_step_cap(monkeypatch, cap)
     x, y = torch.randn(40, 2), torch.randint(0, 2, (40,))
     model = nn.Linear(2, 2)
     batches = DeviceLoader(x, y, batch_size=10, shuffle=False)  # 4 batches
