@@ -105,6 +105,25 @@ def consistency_loss(
                     reduction="batchmean", log_target=True)
 
 
+def _next_unlabeled(penalty, owner: str):
+    """The next batch of ``penalty.unlabeled``, restarting it when it runs out (``penalty._iterator`` holds the place)."""
+    for _ in range(2):  # at most one restart: an empty iterable must not loop forever
+        if penalty._iterator is None:
+            penalty._iterator = iter(penalty.unlabeled)
+        try:
+            return next(penalty._iterator)
+        except StopIteration:
+            penalty._iterator = None
+    raise ValueError(parameter_error("unlabeled", owner, "a non-empty iterable of batches", "no batch"))
+
+
+def _ramped(weight: float, steps: int, rampup: int) -> float:
+    """``weight`` ramped up over ``rampup`` steps: :math:`w \\exp(-5 (1 - \\min(t / T, 1))^2)`, ``weight`` if T = 0."""
+    if rampup == 0:
+        return weight
+    return weight * math.exp(-5.0 * (1.0 - min(steps / rampup, 1.0)) ** 2)
+
+
 class ConsistencyPenalty:
     """A ``fit(..., penalty=...)`` hook: the consistency loss on the next unlabeled batch, ramped up.
 
@@ -158,21 +177,12 @@ class ConsistencyPenalty:
         self._iterator: Iterator | None = None
 
     def _next_batch(self) -> torch.Tensor:
-        for _ in range(2):  # at most one restart: an empty iterable must not loop forever
-            if self._iterator is None:
-                self._iterator = iter(self.unlabeled)
-            try:
-                batch = next(self._iterator)
-                return batch[0] if isinstance(batch, (tuple, list)) else batch
-            except StopIteration:
-                self._iterator = None
-        raise ValueError(parameter_error("unlabeled", "ConsistencyPenalty", "a non-empty iterable of batches", "no batch"))
+        batch = _next_unlabeled(self, "ConsistencyPenalty")
+        return batch[0] if isinstance(batch, (tuple, list)) else batch
 
     def current_weight(self) -> float:
         """:math:`w(t)` at the current step."""
-        if self.rampup == 0:
-            return self.weight
-        return self.weight * math.exp(-5.0 * (1.0 - min(self.steps / self.rampup, 1.0)) ** 2)
+        return _ramped(self.weight, self.steps, self.rampup)
 
     def __call__(self, model: nn.Module) -> torch.Tensor:
         x = self._next_batch()
@@ -291,24 +301,14 @@ class PseudoLabelPenalty:
         self._correct: list[torch.Tensor] = []  # (2,) per call: right pseudo-labels, pseudo-labels
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor | None]:
-        for _ in range(2):  # at most one restart: an empty iterable must not loop forever
-            if self._iterator is None:
-                self._iterator = iter(self.unlabeled)
-            try:
-                batch = next(self._iterator)
-            except StopIteration:
-                self._iterator = None
-                continue
-            if isinstance(batch, (tuple, list)):
-                return batch[0], (batch[1] if len(batch) > 1 else None)
-            return batch, None
-        raise ValueError(parameter_error("unlabeled", "PseudoLabelPenalty", "a non-empty iterable of batches", "no batch"))
+        batch = _next_unlabeled(self, "PseudoLabelPenalty")
+        if isinstance(batch, (tuple, list)):
+            return batch[0], (batch[1] if len(batch) > 1 else None)
+        return batch, None
 
     def current_weight(self) -> float:
         """:math:`\\lambda(t)` at the current step."""
-        if self.rampup == 0:
-            return self.weight
-        return self.weight * math.exp(-5.0 * (1.0 - min(self.steps / self.rampup, 1.0)) ** 2)
+        return _ramped(self.weight, self.steps, self.rampup)
 
     def __call__(self, model: nn.Module) -> torch.Tensor:
         x, y = self._next_batch()
