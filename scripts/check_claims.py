@@ -65,7 +65,7 @@ class _ShiftedGenerator(_torch.Generator):
 
 
 _torch.Generator = _ShiftedGenerator
-_torch.backends.mkldnn.enabled = False
+_torch.backends.mkldnn.enabled = {onednn}
 _torch._reglab_seed_shift = _SHIFT  # for the first cell's check that the shift is on
 '''
 SHIFT_VARIABLE = "REGLAB_CHECK_SEED_SHIFT"
@@ -75,7 +75,8 @@ SITECUSTOMIZE = '''\
 import os as _os
 
 if _os.environ.get({variable!r}):
-    exec(compile({code!r}.format(shift=int(_os.environ[{variable!r}])), "<check_claims seed shift>", "exec"))
+    exec(compile({code!r}.format(shift=int(_os.environ[{variable!r}]), onednn={onednn}), "<check_claims seed shift>",
+                 "exec"))
 '''
 # The first cell: fails loudly (and is reported) if the kernel did not get the shift
 CHECK_SHIFT = '''\
@@ -87,10 +88,12 @@ if getattr(_torch, "_reglab_seed_shift", None) != {shift}:
 '''
 
 
-def shifted_environment(folder: Path, offset: int) -> dict[str, str]:
+def shifted_environment(folder: Path, offset: int, onednn: bool = False) -> dict[str, str]:
     """This process's environment plus the seed shift: ``sitecustomize.py`` written to ``folder``, put first on
-    ``PYTHONPATH``, and ``REGLAB_CHECK_SEED_SHIFT``; every Python process started with it inherits both."""
-    (folder / "sitecustomize.py").write_text(SITECUSTOMIZE.format(variable=SHIFT_VARIABLE, code=SHIFT_SEEDS))
+    ``PYTHONPATH``, and ``REGLAB_CHECK_SEED_SHIFT``; every Python process started with it inherits both.
+    oneDNN is switched off in those processes unless ``onednn``."""
+    (folder / "sitecustomize.py").write_text(
+        SITECUSTOMIZE.format(variable=SHIFT_VARIABLE, code=SHIFT_SEEDS, onednn=onednn))
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join([str(folder), *filter(None, [env.get("PYTHONPATH")])])
     env[SHIFT_VARIABLE] = str(offset * SEED_STRIDE)
@@ -126,11 +129,14 @@ def set_scale(notebook, scale: str) -> None:
     cells[0].source = f"SCALE = {scale!r}"
 
 
-def check(path: Path, offset: int, scale: str | None = None, timeout: int = 900) -> tuple[int, int, list[str], float]:
+def check(path: Path, offset: int, scale: str | None = None, timeout: int = 900,
+          onednn: bool = False) -> tuple[int, int, list[str], float]:
     """Run one notebook with shifted seeds; return (held, total, failures, seconds).
 
     ``scale`` (e.g. ``"full"``) replaces the chapter's ``SCALE`` parameter;
-    ``timeout`` is the most seconds one cell may run.
+    ``timeout`` is the most seconds one cell may run; ``onednn`` keeps oneDNN
+    on (the full-scale smoke run, which checks code paths, not claims, and
+    whose convolutions are several times slower without it).
     """
     notebook = nbformat.read(path, as_version=4)
     if scale is not None:
@@ -145,7 +151,7 @@ def check(path: Path, offset: int, scale: str | None = None, timeout: int = 900)
     failures = []
     try:
         with tempfile.TemporaryDirectory(prefix="check-claims-") as folder:
-            client.execute(env=shifted_environment(Path(folder), offset))
+            client.execute(env=shifted_environment(Path(folder), offset, onednn))
     except CellTimeoutError:
         ran = [cell for cell in notebook.cells if cell.cell_type == "code" and cell.get("execution_count")]
         failures.append(f"a cell ran past {timeout} s, after this one (the cells after it did not run):\n"

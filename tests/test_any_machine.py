@@ -99,6 +99,20 @@ def test_check_claims_shifts_every_seed(tmp_path, offset, held):
     assert result.returncode == (0 if held == 2 else 1)
 
 
+@pytest.mark.parametrize("onednn", [False, True])
+def test_check_claims_switches_onednn_off_unless_asked_to_keep_it(tmp_path, onednn):
+    """Another kernel path for the claims (oneDNN off); the full-scale smoke run keeps it on, as a reader has it."""
+    from course_scripts import load_script
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(f"import torch\nassert torch.backends.mkldnn.enabled is {onednn}")]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    path = tmp_path / "onednn.ipynb"
+    nbformat.write(notebook, path)
+    held, total, failures, _ = load_script("check_claims").check(path, offset=1, onednn=onednn)
+    assert (held, total, failures) == (1, 1, [])
+
+
 MACHINE_TEXT = re.compile(r"site-packages|Warning:|/root/|/home/|/tmp/|/var/folders/|/Users/|[A-Z]:\\\\Users")
 
 

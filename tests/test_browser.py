@@ -6,9 +6,9 @@ has alt text; MathJax has typeset every formula; a chapter has its code cells,
 outputs and a Colab button pointing at its own notebook; every output image
 is inside a ``<figure>`` with a non-empty caption; Previous and Next lead to
 the neighbours in the table of contents. Search finds pages from the book's
-own index. A full-page screenshot of each page, stitched from window-sized
-captures that are each checked for unpainted bands, goes to
-``book/_build/screenshots/`` for review. No code cell of a notebook page
+own index. A full-page screenshot of each page, stitched from captures of a
+window four times a laptop's height, each checked for unpainted bands, goes
+to ``book/_build/screenshots/`` for review. No code cell of a notebook page
 scrolls sideways in a 1280 px window: its lines fit the content column. No
 character of any page is drawn as a missing-glyph box: the errata and the
 chapters quote the Chinese sources, so the machine needs a CJK font (Debian's
@@ -68,7 +68,7 @@ SCROLL_TO = """y => new Promise(resolve => {
     window.scrollTo({top: y, left: 0, behavior: 'instant'});
     requestAnimationFrame(() => requestAnimationFrame(() => resolve(window.scrollY)));
 })"""
-LONGEST_BLANK_PX = 300  # a third of the window; the tallest white gap between lines of the book is 75 px
+LONGEST_BLANK_PX = 300  # a third of a laptop's window; the tallest white gap between lines of the book is 75 px
 
 
 # Every visible character beyond ASCII, drawn on a canvas in the font its element is set in, and
@@ -133,21 +133,29 @@ def blank_bands(image, left: int, right: int) -> list[tuple[int, int]]:
     return [(int(top), int(bottom)) for top, bottom in zip(edges[::2], edges[1::2]) if bottom - top > LONGEST_BLANK_PX]
 
 
-def screenshot_in_pieces(page, attempts: int = 3):
-    """Scroll through the page one window at a time and capture each window once it is painted.
+def screenshot_in_pieces(page, attempts: int = 3, windows: int = 4):
+    """Scroll through the page one tall window at a time and capture each window once it is painted.
 
-    A window whose text column holds a blank band is captured again, up to ``attempts``
-    times. Returns the full page stitched from the pieces (a Pillow image, for review)
-    and the blank bands left in it, as ``(top, bottom)`` in page pixels. One window-sized
-    capture at a time is what a reader sees, and it never depends on how Chromium paints
-    a whole page into one very tall bitmap (a full-page capture of a long page came back
-    with white bands on some machines, and timed out on a busy one).
+    The window is made ``windows`` times as tall as the reader's (never taller than the
+    page), so a long page takes a few dozen captures instead of a hundred; each capture is a
+    JPEG, which keeps a flat band exactly flat. A window whose text column holds a blank
+    band is captured again, up to ``attempts`` times. Returns the full page stitched from
+    the pieces (a Pillow image, for review) and the blank bands left in it, as
+    ``(top, bottom)`` in page pixels. Window-sized captures never depend on how Chromium
+    paints a whole page into one very tall bitmap (a full-page capture of a long page came
+    back with white bands on some machines, and timed out on a busy one).
     """
     from PIL import Image
 
-    Image.MAX_IMAGE_PIXELS = None  # the API page is over 80,000 pixels tall
+    Image.MAX_IMAGE_PIXELS = None  # the API page is over 100,000 pixels tall
     page.evaluate(UNSTICK)
-    width, window, height = page.evaluate("() => [window.innerWidth, window.innerHeight, document.documentElement.scrollHeight]")
+    width, height = page.evaluate("() => [window.innerWidth, document.documentElement.scrollHeight]")
+    window = min(windows * VIEWPORT["height"], height)
+    page.set_viewport_size({"width": width, "height": window})
+    height = page.evaluate("() => document.documentElement.scrollHeight")  # after the resize
+    if height < window:  # the page got shorter: no capture may reach below its end
+        window = height
+        page.set_viewport_size({"width": width, "height": window})
     left, right = page.evaluate(
         """() => { const box = document.querySelector('article.bd-article, main, body').getBoundingClientRect();
                    return [Math.max(0, Math.floor(box.left)), Math.min(window.innerWidth, Math.ceil(box.right))]; }"""
@@ -157,11 +165,13 @@ def screenshot_in_pieces(page, attempts: int = 3):
     for wanted in dict.fromkeys(tops):  # in order, without repeats
         for attempt in range(attempts):
             top = page.evaluate(SCROLL_TO, wanted)
-            piece = Image.open(io.BytesIO(page.screenshot(animations="disabled"))).convert("RGB")
+            capture = page.screenshot(animations="disabled", type="jpeg", quality=90)
+            piece = Image.open(io.BytesIO(capture)).convert("RGB")
             if not blank_bands(piece, left, right):
                 break
             page.wait_for_timeout(250 * (attempt + 1))
         stitched.paste(piece, (0, top))
+    page.set_viewport_size(VIEWPORT)
     return stitched, blank_bands(stitched, left, right)  # also the bands that straddle two pieces
 
 
@@ -278,7 +288,7 @@ def test_page_works_offline_in_a_browser(page_name, server, browser):
     # A full-page screenshot for review, stitched from window-sized pieces, each captured once painted.
     shot, unpainted = screenshot_in_pieces(page)
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-    shot.save(SCREENSHOTS / f"{page_name.replace('/', '__')}.png", compress_level=1)
+    shot.save(SCREENSHOTS / f"{page_name.replace('/', '__')}.png", compress_level=1)  # JPEG stops at 65,500 px
     page.close()
     assert not problems, "\n".join(problems)
     assert not unpainted, f"{page_name}: blank bands in the text column at y = {unpainted} px (window-sized captures)"
@@ -387,3 +397,20 @@ def test_the_missing_glyph_check_fails_on_a_missing_glyph_and_passes_on_chinese(
     finally:
         no_cjk.close()
     assert found == set(CHINESE), f"without a CJK font the check found only {sorted(found)}"
+
+
+def test_the_screenshot_check_finds_an_unpainted_band_and_passes_a_painted_page(browser):
+    """The check behind every page's screenshot: a tall flat band in the text column is reported,
+    with its place on the page, and a page with text all the way down passes."""
+    lines = "".join(f"<p>line {i} of a page many windows tall</p>" for i in range(150))
+    page = browser.new_page(viewport=VIEWPORT)
+    page.set_content(f"<body>{lines}</body>")
+    shot, bands = screenshot_in_pieces(page)
+    assert bands == [] and shot.height > 4 * VIEWPORT["height"]
+    page.set_content(f"<body>{lines}<div id='gap' style='height: 2000px'></div>{lines}</body>")
+    gap = page.evaluate("() => document.getElementById('gap').getBoundingClientRect().top + window.scrollY")
+    _, bands = screenshot_in_pieces(page)
+    page.close()
+    assert len(bands) == 1, bands
+    top, bottom = bands[0]
+    assert abs(top - gap) < 60 and 1950 <= bottom - top <= 2100, (bands, gap)

@@ -47,7 +47,9 @@ def unexpected_failures(path: Path, failures: list[str]) -> list[str]:
 def run_full_scale(path: Path, monkeypatch, timeout: int = 300) -> list[str]:
     monkeypatch.setenv("REGLAB_MAX_STEPS", str(MAX_STEPS))
     monkeypatch.setenv("OMP_NUM_THREADS", "1")
-    held, total, failures, seconds = _check_claims().check(path, offset=0, scale="full", timeout=timeout)
+    # oneDNN stays on, as on a reader's machine: the claims check switches it off to vary the kernels, and
+    # convolutions without it run several times slower
+    held, total, failures, seconds = _check_claims().check(path, offset=0, scale="full", timeout=timeout, onednn=True)
     return unexpected_failures(path, failures)
 
 
