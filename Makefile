@@ -26,13 +26,17 @@ help:
 
 install: $(INSTALLED) fashion-mnist
 
-# --no-compile: pip would byte-compile every installed module (torch alone has thousands), about 40 s of
-# CPU on CI's 2 cores; Python compiles the few modules it imports, once, on first use.
+# Byte-compiled once, on every core: pip compiles one file at a time (about 40 s of CPU), and where
+# PYTHONDONTWRITEBYTECODE is set (it is on the machines this course is tested on) Python never caches what it
+# compiles, so every kernel, worker and subprocess of `make test` would compile torch's modules again at
+# import (about 3 s of CPU each, hundreds of times). compileall's status is ignored, as pip ignores it: a few
+# packages ship files that are not Python 3.
 $(INSTALLED): requirements.txt requirements-nodeps.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --disable-pip-version-check -q --no-compile -r requirements.txt
-	$(PY) -m pip install --disable-pip-version-check -q --no-deps -r requirements-nodeps.txt
-	$(PY) -m pip install --disable-pip-version-check -q --no-deps --no-build-isolation -e .
+	$(PY) -m pip install --disable-pip-version-check -q --no-compile --no-deps -r requirements-nodeps.txt
+	$(PY) -m pip install --disable-pip-version-check -q --no-compile --no-deps --no-build-isolation -e .
+	$(PY) -m compileall -qq -j 0 $$($(PY) -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])') reglab || true
 	touch $@
 
 $(MATHJAX):
