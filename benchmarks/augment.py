@@ -10,14 +10,19 @@ The task is CIFAR's recipe, random crop (padding 4) + horizontal flip + cutout
 present). Side by side in one run:
 
 1. ``reglab``: ``compose(RandomCrop(4), RandomFlip(), Cutout(8))`` on each
-   batch: one fused kernel (a block copy per image, the mirrored half reversed, one mask multiply);
-2. ``reglab``: ``random_crop``, ``random_flip``, ``cutout`` called one after
+   batch, fused into one step: on the CPU with numba, one compiled loop that
+   writes each pixel once (``reglab.augment._compiled``); otherwise the stock
+   PyTorch path;
+2. the same on the stock PyTorch path (``REGLAB_NUMBA=0``, as on a GPU or
+   without numba): a block copy per image, the mirrored half reversed, one
+   mask multiply;
+3. ``reglab``: ``random_crop``, ``random_flip``, ``cutout`` called one after
    the other on each batch;
-3. ``kornia.augmentation``: the same three transforms, batched
+4. ``kornia.augmentation``: the same three transforms, batched
    (``RandomErasing`` fixed to one 8×8 square of zeros);
-4. ``torchvision.transforms.v2`` per image inside a ``DataLoader``, as most
+5. ``torchvision.transforms.v2`` per image inside a ``DataLoader``, as most
    code does it (``RandomErasing`` likewise), batches then moved to the device;
-5. the floor: ``x.clone()`` of the batch. Any transform that returns a new
+6. the floor: ``x.clone()`` of the batch. Any transform that returns a new
    batch reads and writes every pixel at least once, so no augmentation of a
    batch can be faster than copying it.
 
@@ -47,7 +52,8 @@ import torch
 from torch.utils.data import DataLoader, Dataset
 from torchvision.transforms import v2
 
-from reglab.augment import Cutout, RandomCrop, RandomFlip, compose, cutmix, cutout, mixup, random_crop, random_flip
+from reglab.augment import (Cutout, RandomCrop, RandomFlip, _compiled, compose, cutmix, cutout, mixup, random_crop,
+                            random_flip)
 
 try:
     import kornia.augmentation as K
@@ -68,6 +74,12 @@ class PerImage(Dataset):
 
     def __getitem__(self, i: int):
         return self.transform(self.x[i]), self.y[i]
+
+
+def numba_version() -> str:
+    import numba
+
+    return numba.__version__
 
 
 def sync(device: torch.device) -> None:
@@ -162,6 +174,13 @@ def main() -> None:
     def separate(xb):
         cutout(random_flip(random_crop(xb, 4, generator=generator), generator=generator), 8, generator=generator)
 
+    def stock_ops(xb):  # the fused step without the compiled loop
+        os.environ["REGLAB_NUMBA"] = "0"
+        try:
+            fused.images(xb)
+        finally:
+            del os.environ["REGLAB_NUMBA"]
+
     per_image = v2.Compose([v2.RandomCrop(32, padding=4), v2.RandomHorizontalFlip(), v2.RandomErasing(p=1.0, **ERASE_8x8)])
     n_tv = min(args.per_image, args.images)
     loader = DataLoader(PerImage(x_host[:n_tv], y_host[:n_tv], per_image), batch_size=b, num_workers=args.workers)
@@ -171,8 +190,14 @@ def main() -> None:
             xb.to(device), yb.to(device)
 
     single = [(xb,) for xb in batches]
+    compiled = _compiled.usable(batches[0])
+    print(f"the fused step runs {'the compiled loop, numba ' + numba_version() if compiled else 'the stock PyTorch path'}")
     pipelines = [  # (name, timer); the first is the fused pipeline, the last the floor
         ("reglab compose(crop, flip, cutout), fused", over_batches(fused.images, single, device)),
+    ]
+    if compiled:
+        pipelines.append(("reglab fused, stock PyTorch path", over_batches(stock_ops, single, device)))
+    pipelines += [
         ("reglab crop, flip, cutout called one by one", over_batches(separate, single, device)),
     ]
     if K is not None:

@@ -1,5 +1,10 @@
 """The one kernel behind :func:`random_crop`, :func:`random_flip`, :func:`cutout` and their fusion.
 
+On the CPU, where numba is installed, :func:`shift_flip_erase` hands the
+batch to one compiled loop that writes each output pixel once
+(:mod:`reglab.augment._compiled`). What follows is the stock PyTorch path: it
+runs on a GPU, under autograd and without numba, and gives the same images.
+
 All three transforms only move pixels or set them to zero: a crop with
 padding :math:`p` translates each image by :math:`(\\delta_y, \\delta_x)` and
 fills the uncovered border with 0, a flip reverses each row, cutout zeroes a
@@ -45,7 +50,8 @@ from __future__ import annotations
 
 import torch
 
-Square = tuple[torch.Tensor, torch.Tensor, int]  # top (N, 1), left (N, 1), side s
+from reglab.augment import _compiled
+from reglab.augment._compiled import Square  # top (N, 1), left (N, 1), side s
 
 
 def shift_flip_erase(
@@ -88,9 +94,11 @@ def shift_flip_erase(
                 [ 0.,  0.,  0.,  0.]])
     """
     n, c, h, w = x.shape
+    autograd = x.requires_grad and torch.is_grad_enabled()  # _mirror copies bytes as other words: not differentiable
+    if not autograd and _compiled.usable(x):  # on the CPU with numba: one compiled pass, the same images
+        return _compiled.crop_flip_erase(x, dy, dx, mirror, square)
     if dy is None and mirror is None:  # nothing moves: cutout alone, or nothing at all
         return x.clone() if square is None else x * _keep_mask(x, dy, dx, mirror, square)
-    autograd = x.requires_grad and torch.is_grad_enabled()  # _mirror copies bytes as other words: not differentiable
     if autograd or (dy is not None and (n <= 2 or padding * (w + 1) > c * h * w)):
         j = torch.arange(w, device=x.device)  # (W,)
         cols = j if mirror is None else torch.where(mirror, w - 1 - j, j)  # (N, W) or (W,): mirrored rows read backwards
