@@ -23,10 +23,11 @@ class Compose:
 
     A run of :class:`~reglab.augment.RandomCrop`, :class:`~reglab.augment.RandomFlip`
     and :class:`~reglab.augment.Cutout`, in this order (any two or all three,
-    one after the other), runs as one step: each image is copied once (the
-    mirrored ones reversed after the copy) and zeroed by one multiply, with
-    the same random draws and so the same result as applying the transforms
-    one by one.
+    one after the other), runs as one step: on the CPU with numba, one
+    compiled loop writes each output pixel once; elsewhere each image is
+    copied once (the mirrored ones reversed after the copy) and zeroed by one
+    multiply. Either way the random draws are the same, and so is the result
+    of applying the transforms one by one.
 
     Example:
         >>> from reglab.augment import RandomCrop, RandomFlip, random_crop, random_flip

@@ -6,7 +6,8 @@ no read back to the host. Each has a thin class beside it (``RandomCrop`` for
 ``random_crop``, ...) that stores the arguments, for :func:`compose`. The
 pixels move in :func:`~reglab.augment._kernels.shift_flip_erase`, one kernel
 for the three transforms and any run of them, which :func:`compose` uses to
-apply crop, flip and cutout in one step.
+apply crop, flip and cutout in one step: on the CPU with numba installed, one
+compiled loop that writes each pixel once; elsewhere stock PyTorch operations.
 
 Papers:
     - Krizhevsky, Sutskever and Hinton, "ImageNet Classification with Deep
@@ -57,7 +58,7 @@ def random_crop(x: torch.Tensor, padding: int, *, generator: torch.Generator | N
     if padding == 0:
         return x.clone()
     dy, dx = _draw_shift(x, padding, generator)  # (N, 1) each, uniform in {-p, ..., p}: one draw per direction
-    return shift_flip_erase(x, padding, dy, dx, None, None)  # one block copy per image, then zero the border
+    return shift_flip_erase(x, padding, dy, dx, None, None)  # translate each image, zero the uncovered border
 
 
 def _draw_shift(x: torch.Tensor, padding: int, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -89,7 +90,7 @@ def random_flip(x: torch.Tensor, p: float = 0.5, *, generator: torch.Generator |
     p = check_probability(p, "p", owner, allow_one=True)
     check_generator(generator, owner)
     mirror = uniform((len(x), 1), 0.0, 1.0, x, generator) < p  # (N, 1): which images are mirrored
-    return shift_flip_erase(x, 0, None, None, mirror, None)  # a copy, then the mirrored images' rows reversed
+    return shift_flip_erase(x, 0, None, None, mirror, None)  # a copy, the mirrored images' rows reversed
 
 
 def cutout(x: torch.Tensor, size: int, *, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -122,7 +123,7 @@ def cutout(x: torch.Tensor, size: int, *, generator: torch.Generator | None = No
     check_images(x, owner)
     size = _check_size(size, x, owner)
     check_generator(generator, owner)
-    return shift_flip_erase(x, 0, None, None, None, _draw_square(x, size, generator))  # x times a 0/1 mask
+    return shift_flip_erase(x, 0, None, None, None, _draw_square(x, size, generator))  # a copy with one square zeroed
 
 
 def _check_size(size: object, x: torch.Tensor, owner: str) -> int:
