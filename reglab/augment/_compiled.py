@@ -92,17 +92,11 @@ def usable(x: torch.Tensor) -> bool:
 
 def crop_flip_erase(x: torch.Tensor, dy: torch.Tensor | None, dx: torch.Tensor | None,
                     mirror: torch.Tensor | None, square: Square | None) -> torch.Tensor:
-    """The compiled loop on a CPU batch; the arguments are those of ``shift_flip_erase``.
+    """The compiled loop on a CPU batch ``x`` (N, C, H, W), not modified; returns a new contiguous batch.
 
-    Args:
-        x (Tensor): float images (N, C, H, W) on the CPU; not modified.
-        dy, dx (Tensor or None): (N, 1) int64 shifts, both given or both None.
-        mirror (Tensor or None): (N, 1) bool, True where the image is flipped.
-        square (tuple or None): ``(top, left, s)``: (N, 1) int64 first row and
-            column of each square (may be negative) and its side.
-
-    Returns:
-        A new contiguous tensor (N, C, H, W).
+    The arguments mean what they mean for
+    :func:`~reglab.augment._kernels.shift_flip_erase` (which calls this
+    function, without its ``padding``).
     """
     n = x.shape[0]
     x = x.detach().contiguous()
