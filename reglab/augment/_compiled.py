@@ -103,8 +103,9 @@ def crop_flip_erase(x: torch.Tensor, dy: torch.Tensor | None, dx: torch.Tensor |
     out = torch.empty_like(x, memory_format=torch.contiguous_format)
     zeros = np.zeros(n, dtype=np.int64)
     top, left, size = (zeros, zeros, 0) if square is None else (_per_image(square[0]), _per_image(square[1]), square[2])
+    word = _WORD[x.element_size()]
     _load()(
-        x.view(_WORD[x.element_size()]).numpy(), out.view(_WORD[x.element_size()]).numpy(),
+        x.view(word).numpy(), out.view(word).numpy(),
         zeros if dy is None else _per_image(dy), zeros if dx is None else _per_image(dx),
         np.zeros(n, dtype=np.bool_) if mirror is None else mirror.reshape(n).numpy(),
         top, left, size,
